@@ -1,0 +1,251 @@
+//! First start-up and demo data.
+//!
+//! [`App::bootstrap`] creates the organisation and, when no administrator exists, one
+//! administrator with a printed one-time password. [`App::load_demo`] adds a demo
+//! organisation — two service areas, one user per role, a handful of synthetic patients —
+//! so a newcomer can click through everything.
+
+use crate::App;
+use crate::admin::StaffInput;
+use crate::auth::hash_password;
+use crate::error::Result;
+use crate::secrets::readable_password;
+use helsebro_domain::{AuditAction, AuditOutcome, Language, NationalId, NewPatient, Role};
+use helsebro_store::{NewAuditEntry, Organisation, UnitKind};
+
+/// A username and a password to print.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+}
+
+/// The demo staff: username, name, role, service area (index into `DEMO_UNITS`).
+const DEMO_STAFF: [(&str, &str, Role, usize); 8] = [
+    ("admin", "Ada Andersen", Role::Administrator, 0),
+    ("leder", "Leif Lien", Role::ServiceOwner, 0),
+    ("lege", "Ingrid Berg", Role::Clinician, 0),
+    ("sykepleier", "Ola Haugen", Role::FollowUpNurse, 0),
+    ("superbruker", "Siri Dahl", Role::Superuser, 1),
+    ("support", "Sander Moe", Role::Support, 0),
+    ("personvern", "Nina Strand", Role::DataProtectionOfficer, 0),
+    ("annenlege", "Erik Vik", Role::Clinician, 1),
+];
+
+const DEMO_UNITS: [(&str, UnitKind); 2] = [
+    ("Hjemmetjenesten", UnitKind::HomeCare),
+    ("Solbakken sykehjem", UnitKind::NursingHome),
+];
+
+/// Synthetic patients: name, birth date, language, care team (usernames).
+const DEMO_PATIENTS: [(&str, &str, Language, &[&str]); 5] = [
+    (
+        "Kari Nordmann",
+        "1941-03-15",
+        Language::Nb,
+        &["lege", "sykepleier"],
+    ),
+    (
+        "Per Hansen",
+        "1938-11-02",
+        Language::Nb,
+        &["lege", "sykepleier"],
+    ),
+    ("Astrid Lunde", "1950-06-21", Language::Nn, &["lege"]),
+    ("John Smith", "1947-01-30", Language::En, &["sykepleier"]),
+    ("Margit Olsen", "1933-09-09", Language::Nb, &["superbruker"]),
+];
+
+/// A synthetic national identity number (month + 80, as in the Norwegian test data
+/// convention) for a birth date, so demo data can never be a real person's number.
+fn synthetic_national_id(birth: &str, serial: usize) -> Option<String> {
+    let (y, rest) = birth.split_once('-')?;
+    let (m, d) = rest.split_once('-')?;
+    let month: u32 = m.parse().ok()?;
+    (0..50).find_map(|k| {
+        let first_nine = format!(
+            "{d}{:02}{}{:03}",
+            month + 80,
+            &y[2..],
+            (serial * 50 + k) % 500
+        );
+        NationalId::complete(&first_nine).map(|n| n.as_str().to_owned())
+    })
+}
+
+impl App {
+    /// Creates the organisation on a new database, and an administrator if none exists.
+    /// Returns the administrator's credentials to print, if one was created.
+    pub async fn bootstrap(&self) -> Result<Option<Credentials>> {
+        let initial = Organisation::initial(&self.config().organisation_name);
+        self.store()
+            .ensure_organisation(&initial, self.now())
+            .await?;
+        if self
+            .store()
+            .any_staff_with_role(Role::Administrator)
+            .await?
+        {
+            return Ok(None);
+        }
+        let mut username = "admin".to_owned();
+        let mut n = 1;
+        while self.store().staff_by_username(&username).await?.is_some() {
+            n += 1;
+            username = format!("admin{n}");
+        }
+        let password = readable_password();
+        let input = StaffInput {
+            username: username.clone(),
+            display_name: "Administrator".into(),
+            email: String::new(),
+            password: password.clone(),
+            roles: vec![Role::Administrator],
+            unit_id: None,
+        };
+        self.create_staff(None, &input, "local").await?;
+        Ok(Some(Credentials {
+            username,
+            password,
+            role: Role::Administrator,
+        }))
+    }
+
+    /// Loads (or refreshes) the demo organisation. Every run sets new demo passwords — or
+    /// `fixed_password` for all of them — and returns them to print.
+    pub async fn load_demo(&self, fixed_password: Option<&str>) -> Result<Vec<Credentials>> {
+        let now = self.now();
+        self.store()
+            .ensure_organisation(
+                &Organisation::initial(&self.config().organisation_name),
+                now,
+            )
+            .await?;
+        let mut units = self.store().units().await?;
+        let system = NewAuditEntry {
+            actor_id: None,
+            actor_label: "demo".into(),
+            action: AuditAction::UnitChanged,
+            outcome: AuditOutcome::Success,
+            patient_id: None,
+            object: String::new(),
+            ip: "local".into(),
+            detail: "demo data".into(),
+            flagged: false,
+        };
+        for (name, kind) in DEMO_UNITS {
+            if !units.iter().any(|u| u.name == name) {
+                units.push(
+                    self.store()
+                        .create_unit(name, kind, Some(&system), now)
+                        .await?,
+                );
+            }
+        }
+        let unit_id = |i: usize| {
+            units
+                .iter()
+                .find(|u| u.name == DEMO_UNITS[i].0)
+                .map(|u| u.id)
+        };
+
+        let mut printed = Vec::new();
+        for (username, name, role, unit) in DEMO_STAFF {
+            let password = fixed_password
+                .map(str::to_owned)
+                .unwrap_or_else(readable_password);
+            match self.store().staff_by_username(username).await? {
+                Some(existing) => {
+                    let hash = hash_password(password.clone()).await?;
+                    self.store().set_password_hash(existing.id, &hash).await?;
+                }
+                None => {
+                    let input = StaffInput {
+                        username: username.into(),
+                        display_name: name.into(),
+                        email: format!("{username}@demo.helsebro.invalid"),
+                        password: password.clone(),
+                        roles: vec![role],
+                        unit_id: unit_id(unit),
+                    };
+                    self.create_staff(None, &input, "local").await?;
+                }
+            }
+            printed.push(Credentials {
+                username: username.into(),
+                password,
+                role,
+            });
+        }
+
+        for (serial, (name, birth, language, team)) in DEMO_PATIENTS.iter().enumerate() {
+            let Some(nid) = synthetic_national_id(birth, serial) else {
+                continue;
+            };
+            if self
+                .store()
+                .patient_id_by_national_id(&nid)
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            let new = NewPatient {
+                name: (*name).into(),
+                birth_date: (*birth).into(),
+                national_id: nid,
+                phone: format!("9{:07}", 1_000_000 + serial * 1111),
+                email: String::new(),
+                language: *language,
+            };
+            let Ok(valid) = new.validate() else { continue };
+            let mut members = Vec::new();
+            for username in *team {
+                if let Some(s) = self.store().staff_by_username(username).await? {
+                    members.push(s);
+                }
+            }
+            let Some(first) = members.first() else {
+                continue;
+            };
+            let created = NewAuditEntry {
+                action: AuditAction::PatientCreated,
+                ..system.clone()
+            };
+            let id = self
+                .store()
+                .create_patient(&valid, first.unit_id, first.id, &created, now)
+                .await?;
+            for other in members.iter().skip(1) {
+                let changed = NewAuditEntry {
+                    action: AuditAction::CareTeamChanged,
+                    patient_id: Some(id),
+                    ..system.clone()
+                };
+                self.store()
+                    .set_care_team_member(id, other.id, "following_up", &changed, now)
+                    .await?;
+            }
+        }
+        Ok(printed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_ids_are_valid_and_synthetic() {
+        for (serial, (_, birth, _, _)) in DEMO_PATIENTS.iter().enumerate() {
+            let nid = synthetic_national_id(birth, serial).expect("a synthetic number exists");
+            assert!(NationalId::parse(&nid).is_ok());
+            let month: u32 = nid[2..4].parse().unwrap();
+            assert!(
+                month > 80,
+                "month field {month} marks the number as synthetic"
+            );
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! `helsebro`: one binary that serves the platform and administers it from the shell.
+//!
+//! - `helsebro serve [--demo]`: run the server (creating and migrating the database first).
+//! - `helsebro migrate`: bring the database schema up to date.
+//! - `helsebro user add …`: create a staff user.
+//! - `helsebro audit verify`: check the audit log's hash chain; non-zero exit if broken.
+//! - `helsebro openapi`: print the OpenAPI document.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use helsebro_app::admin::StaffInput;
+use helsebro_app::{App, Config};
+use helsebro_domain::Role;
+use helsebro_store::Store;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "helsebro",
+    version,
+    about = "Helsebro: video consultations and digital home follow-up for Norwegian health and care services"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the configuration and data are; shared by every command.
+#[derive(Args, Clone)]
+struct Common {
+    /// Folder for the SQLite database (created if missing).
+    #[arg(long, env = "HELSEBRO_DATA_DIR")]
+    data: Option<PathBuf>,
+    /// A TOML configuration file.
+    #[arg(long, env = "HELSEBRO_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Load the demo organisation and print its logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create the database if needed and run migrations.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Staff users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Print the OpenAPI document of the JSON API.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff user. The password is read from HELSEBRO_NEW_PASSWORD, or generated and printed.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        /// Login name: lower-case letters, digits, '.', '_' or '-'.
+        username: String,
+        /// Full name as shown to colleagues.
+        #[arg(long)]
+        name: String,
+        /// A role (repeat for several): administrator, service_owner, clinician,
+        /// follow_up_nurse, superuser, support, data_protection_officer.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long, default_value = "")]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every entry of the hash chain. Exits 1 if any entry was altered or removed.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// Loads the configuration: defaults, then the TOML file, then `HELSEBRO_*` variables.
+fn load_config(common: &Common) -> Result<Config> {
+    let mut fig = Figment::from(Serialized::defaults(ConfigDefaults::default()));
+    if let Some(path) = &common.config {
+        if !path.exists() {
+            bail!("the configuration file {} does not exist", path.display());
+        }
+        fig = fig.merge(Toml::file(path));
+    }
+    // Only the configuration keys: other HELSEBRO_* variables (HELSEBRO_LOG, test settings)
+    // are not configuration.
+    fig = fig.merge(Env::prefixed("HELSEBRO_").only(&CONFIG_KEYS));
+    let mut config: Config = fig.extract().context("the configuration is not valid")?;
+    if let Some(data) = &common.data {
+        config.data_dir = data.clone();
+    } else if let Ok(dir) = std::env::var("HELSEBRO_DATA_DIR") {
+        config.data_dir = dir.into();
+    }
+    config.validate().map_err(anyhow::Error::msg)?;
+    Ok(config)
+}
+
+const CONFIG_KEYS: [&str; 14] = [
+    "listen",
+    "database_url",
+    "database_max_connections",
+    "public_url",
+    "session_idle_minutes",
+    "session_max_hours",
+    "login_attempts_per_minute",
+    "max_body_bytes",
+    "emergency_access_hours",
+    "trust_forwarded_for",
+    "tls_cert",
+    "tls_key",
+    "organisation_name",
+    "data_dir",
+];
+
+/// Serializable mirror of the defaults, so figment can merge over them.
+#[derive(serde::Serialize)]
+struct ConfigDefaults {
+    listen: String,
+    data_dir: String,
+    database_url: String,
+    database_max_connections: u32,
+    public_url: String,
+    session_idle_minutes: u32,
+    session_max_hours: u32,
+    login_attempts_per_minute: u32,
+    max_body_bytes: usize,
+    emergency_access_hours: u32,
+    trust_forwarded_for: bool,
+    organisation_name: String,
+}
+
+impl Default for ConfigDefaults {
+    fn default() -> Self {
+        let c = Config::default();
+        ConfigDefaults {
+            listen: c.listen.to_string(),
+            data_dir: c.data_dir.display().to_string(),
+            database_url: c.database_url,
+            database_max_connections: c.database_max_connections,
+            public_url: c.public_url,
+            session_idle_minutes: c.session_idle_minutes,
+            session_max_hours: c.session_max_hours,
+            login_attempts_per_minute: c.login_attempts_per_minute,
+            max_body_bytes: c.max_body_bytes,
+            emergency_access_hours: c.emergency_access_hours,
+            trust_forwarded_for: c.trust_forwarded_for,
+            organisation_name: c.organisation_name,
+        }
+    }
+}
+
+/// Opens the database (creating the data folder for SQLite) and migrates it.
+async fn open(config: &Config) -> Result<App> {
+    if config.database_url.trim().is_empty() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "could not create the data folder {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let store = Store::connect(
+        &config.effective_database_url(),
+        config.database_max_connections,
+    )
+    .await
+    .context("could not open the database")?;
+    store
+        .migrate()
+        .await
+        .context("could not migrate the database")?;
+    Ok(App::new(store, config.clone()))
+}
+
+fn role_label(role: Role) -> &'static str {
+    helsebro_domain::Role::code(role)
+}
+
+async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result<()> {
+    let mut config = load_config(&common)?;
+    if let Some(l) = listen {
+        config.listen = l;
+    }
+    let app = open(&config).await?;
+    if demo {
+        let fixed = std::env::var("HELSEBRO_DEMO_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty());
+        let users = app.load_demo(fixed.as_deref()).await?;
+        println!("Demo organisation loaded. Log in as one of these (username / password):");
+        for u in &users {
+            println!(
+                "  {:<12} / {}   ({})",
+                u.username,
+                u.password,
+                role_label(u.role)
+            );
+        }
+        println!(
+            "Roles that see health data, administrators and the data protection officer set up"
+        );
+        println!("two-factor login at first login (any TOTP app: scan the QR code shown).");
+    }
+    if let Some(admin) = app.bootstrap().await? {
+        println!("Created the first administrator. Log in and change the password:");
+        println!("  {} / {}", admin.username, admin.password);
+    }
+
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("could not listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("Helsebro is running at {scheme}://{addr}/");
+    if !config.public_url.is_empty() {
+        println!("Users reach it at {}", config.public_url);
+    }
+
+    let housekeeping = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = housekeeping.housekeeping().await {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+        }
+    });
+
+    let router = helsebro_http::router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let shutdown = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .context("could not load the TLS certificate and key")?;
+            axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle)
+                .serve(router)
+                .await?;
+        }
+        _ => {
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(router)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HELSEBRO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("helsebro: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve {
+            common,
+            listen,
+            demo,
+        } => serve(common, listen, demo).await?,
+        Command::Migrate { common } => {
+            let app = open(&load_config(&common)?).await?;
+            if let Some(admin) = app.bootstrap().await? {
+                println!(
+                    "Created the first administrator: {} / {}",
+                    admin.username, admin.password
+                );
+            }
+            println!("The database is up to date.");
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    common,
+                    username,
+                    name,
+                    roles,
+                    email,
+                },
+        } => {
+            let app = open(&load_config(&common)?).await?;
+            app.bootstrap().await?;
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
+                .collect::<Result<Vec<_>>>()?;
+            let (password, generated) = match std::env::var("HELSEBRO_NEW_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (helsebro_app::secrets::readable_password(), true),
+            };
+            let input = StaffInput {
+                username: username.clone(),
+                display_name: name,
+                email,
+                password: password.clone(),
+                roles,
+                unit_id: None,
+            };
+            app.create_staff(None, &input, "cli")
+                .await
+                .map_err(|e| match e {
+                    helsebro_app::AppError::Invalid(fields) => anyhow::anyhow!(
+                        "{}",
+                        fields
+                            .iter()
+                            .map(|f| format!("{}: {}", f.field, f.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            if generated {
+                println!("Created {username}. Password: {password}");
+            } else {
+                println!("Created {username}.");
+            }
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { common },
+        } => {
+            let app = open(&load_config(&common)?).await?;
+            match app.verify_audit_chain().await? {
+                Ok(n) => println!("The audit log is intact: {n} entries verified."),
+                Err(br) => {
+                    println!("The audit log is NOT intact: {br}");
+                    return Ok(std::process::ExitCode::from(1));
+                }
+            }
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&helsebro_http::openapi_document())?
+            );
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -1,0 +1,208 @@
+//! Translations with Project Fluent: one `.ftl` file per language in `locales/`, embedded in
+//! the binary. Bokmål is the default and the fallback. A test fails when a key is missing in
+//! any language, or when a page uses a key that no language has.
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
+use helsebro_domain::Language;
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+const SOURCES: [(Language, &str); 3] = [
+    (Language::Nb, include_str!("../locales/nb.ftl")),
+    (Language::Nn, include_str!("../locales/nn.ftl")),
+    (Language::En, include_str!("../locales/en.ftl")),
+];
+
+/// All translations, loaded once.
+pub struct Translations {
+    bundles: Vec<(Language, FluentBundle<FluentResource>, BTreeSet<String>)>,
+}
+
+/// The shared translations.
+pub fn translations() -> &'static Translations {
+    static T: OnceLock<Translations> = OnceLock::new();
+    T.get_or_init(Translations::load)
+}
+
+impl Translations {
+    fn load() -> Translations {
+        let bundles = SOURCES
+            .iter()
+            .map(|(lang, source)| {
+                // A syntax error in a shipped file is a build defect; the test below catches it,
+                // and at run time the bad entries are skipped rather than taking the server down.
+                let resource =
+                    FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(res, _)| res);
+                let keys = message_ids(&resource);
+                let langid: unic_langid::LanguageIdentifier =
+                    lang.code().parse().unwrap_or_default();
+                let mut bundle = FluentBundle::new_concurrent(vec![langid]);
+                bundle.set_use_isolating(false);
+                let _ = bundle.add_resource(resource);
+                (*lang, bundle, keys)
+            })
+            .collect();
+        Translations { bundles }
+    }
+
+    fn bundle(&self, lang: Language) -> Option<&FluentBundle<FluentResource>> {
+        self.bundles
+            .iter()
+            .find(|(l, _, _)| *l == lang)
+            .map(|(_, b, _)| b)
+    }
+
+    /// The text for `key` in `lang`, falling back to bokmål, then to the key itself.
+    pub fn get(&self, lang: Language, key: &str) -> String {
+        self.get_with(lang, key, &[])
+    }
+
+    /// Like [`Translations::get`], with `{ $name }` arguments.
+    pub fn get_with(&self, lang: Language, key: &str, args: &[(&str, &str)]) -> String {
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            fluent_args.set(*name, *value);
+        }
+        for l in [lang, Language::Nb] {
+            let Some(bundle) = self.bundle(l) else {
+                continue;
+            };
+            let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
+                continue;
+            };
+            let mut errors = Vec::new();
+            let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
+            return text.into_owned();
+        }
+        key.to_owned()
+    }
+
+    /// The message ids defined for `lang`.
+    pub fn keys(&self, lang: Language) -> BTreeSet<String> {
+        self.bundles
+            .iter()
+            .find(|(l, _, _)| *l == lang)
+            .map(|(_, _, k)| k.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn message_ids(resource: &FluentResource) -> BTreeSet<String> {
+    resource
+        .entries()
+        .filter_map(|e| match e {
+            fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A language bound to the translations: what templates call `t` on.
+#[derive(Clone, Copy)]
+pub struct Tr {
+    pub lang: Language,
+}
+
+impl Tr {
+    pub fn new(lang: Language) -> Tr {
+        Tr { lang }
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        translations().get(self.lang, key)
+    }
+
+    pub fn t1(&self, key: &str, name: &str, value: &str) -> String {
+        translations().get_with(self.lang, key, &[(name, value)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn every_file_parses_without_errors() {
+        for (lang, source) in SOURCES {
+            if let Err((_, errors)) = FluentResource::try_new(source.to_owned()) {
+                panic!("{}.ftl has syntax errors: {errors:?}", lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn every_language_has_every_key() {
+        let t = translations();
+        let all: BTreeSet<String> = Language::ALL.iter().flat_map(|l| t.keys(*l)).collect();
+        let mut missing = Vec::new();
+        for lang in Language::ALL {
+            let keys = t.keys(lang);
+            for k in all.difference(&keys) {
+                missing.push(format!("{}.ftl lacks {k}", lang.code()));
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "missing translations:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    /// Every `t("key")`/`t1("key"` in the web layer's templates and code, and every role and
+    /// unit label, must exist in bokmål (and so, by the test above, in every language).
+    #[test]
+    fn every_used_key_exists() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut used = BTreeSet::new();
+        let mut stack = vec![root.join("http/templates"), root.join("http/src")];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for marker in ["t(\"", "t1(\"", "tkey(\""] {
+                    for piece in text.split(marker).skip(1) {
+                        if let Some(end) = piece.find('"') {
+                            used.insert(piece[..end].to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        for role in helsebro_domain::Role::ALL {
+            used.insert(role.label_key().to_owned());
+        }
+        assert!(
+            used.len() > 20,
+            "the scan found only {} keys; has the layout moved?",
+            used.len()
+        );
+        let nb = translations().keys(Language::Nb);
+        let missing: Vec<_> = used.iter().filter(|k| !nb.contains(*k)).collect();
+        assert!(
+            missing.is_empty(),
+            "keys used but not translated: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn falls_back_to_bokmal_then_key() {
+        let t = translations();
+        assert_eq!(
+            t.get(Language::En, "no-such-key-at-all"),
+            "no-such-key-at-all"
+        );
+        assert_ne!(
+            t.get(Language::En, "login-title"),
+            t.get(Language::Nb, "login-title")
+        );
+    }
+}
