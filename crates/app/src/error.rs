@@ -24,6 +24,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("some fields need attention")]
     Invalid(Vec<FieldError>),
+    /// The request itself could not be read (malformed JSON, wrong content type).
+    #[error("{0}")]
+    Malformed(String),
     #[error("{0}")]
     Conflict(String),
     #[error("too many attempts; try again in {} seconds", .0.as_secs().max(1))]

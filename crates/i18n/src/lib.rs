@@ -168,7 +168,7 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for marker in ["t(\"", "t1(\"", "tkey(\""] {
+                for marker in [".t(\"", ".t1(\"", "tkey(\""] {
                     for piece in text.split(marker).skip(1) {
                         if let Some(end) = piece.find('"') {
                             used.insert(piece[..end].to_owned());

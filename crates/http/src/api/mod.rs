@@ -91,15 +91,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(rejection) => {
-                let status = rejection.status();
                 let text = rejection.body_text();
-                Err(ApiError(
-                    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                        AppError::invalid("body", "the request body is too large")
-                    } else {
-                        AppError::invalid("body", text)
-                    },
-                ))
+                Err(ApiError(match rejection.status() {
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY => AppError::invalid("body", text),
+                    axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::Malformed(
+                        "send the body as JSON with Content-Type: application/json".into(),
+                    ),
+                    _ => AppError::Malformed(text),
+                }))
             }
         }
     }

@@ -81,7 +81,7 @@ pub async fn staff_page(
 ) -> Result<Response, PageError> {
     let staff = state.app.staff_list(&p).await?;
     let units = state.app.units().await?;
-    let l = Layout::new(&state, &ctx, "staff-title").await;
+    let l = Layout::new(&state, &ctx, tkey("staff-title")).await;
     let i = l.i;
     render(&StaffPage {
         staff: staff
@@ -90,7 +90,11 @@ pub async fn staff_page(
                 username: s.username,
                 name: s.display_name,
                 roles: role_names(&i, &s.roles),
-                totp: i.t(if s.totp_enrolled { "yes" } else { "no" }),
+                totp: i.t(if s.totp_enrolled {
+                    tkey("yes")
+                } else {
+                    tkey("no")
+                }),
                 status: i.t(if s.active {
                     "staff-active"
                 } else {
@@ -152,7 +156,7 @@ pub async fn units_page(
 ) -> Result<Response, PageError> {
     p.require(Permission::ManageOrganisation)?;
     let units = state.app.units().await?;
-    let l = Layout::new(&state, &ctx, "units-title").await;
+    let l = Layout::new(&state, &ctx, tkey("units-title")).await;
     let i = l.i;
     render(&UnitsPage {
         units: units
@@ -198,7 +202,7 @@ pub async fn settings_page(
 ) -> Result<Response, PageError> {
     p.require(Permission::ManageOrganisation)?;
     let org = state.app.organisation().await?;
-    let l = Layout::new(&state, &ctx, "settings-title").await;
+    let l = Layout::new(&state, &ctx, tkey("settings-title")).await;
     let i = l.i;
     render(&SettingsPage {
         role_options: Role::ALL
@@ -330,7 +334,7 @@ pub async fn audit_page(
     let entries = state.app.search_audit(&p, &filter, &ctx.ip).await?;
     let grants = state.app.unreviewed_emergency_access(&p).await?;
     let chain = state.app.verify_audit_chain().await?;
-    let l = Layout::new(&state, &ctx, "audit-title").await;
+    let l = Layout::new(&state, &ctx, tkey("audit-title")).await;
     let i = l.i;
     let (chain_status, chain_class) = match chain {
         Ok(n) => (i.t1("audit-chain-ok", "count", &n.to_string()), "ok"),

@@ -1,6 +1,6 @@
 //! Login pages: password, TOTP code, TOTP enrolment, logout.
 
-use super::{Layout, PageForm, render};
+use super::{Layout, PageForm, render, tkey};
 use crate::AppState;
 use crate::error::PageError;
 use crate::session::{PendingLogin, RequestCtx, SESSION_COOKIE, cookie};
@@ -50,7 +50,7 @@ pub async fn login_page(
         .into_response());
     }
     render(&LoginPage {
-        l: Layout::new(&state, &ctx, "login-title").await,
+        l: Layout::new(&state, &ctx, tkey("login-title")).await,
         error: None,
         username: String::new(),
     })
@@ -87,7 +87,7 @@ pub async fn login_submit(
             Ok(([(header::SET_COOKIE, c.to_string())], Redirect::to(next)).into_response())
         }
         Err(AppError::BadCredentials(_)) => {
-            let l = Layout::new(&state, &ctx, "login-title").await;
+            let l = Layout::new(&state, &ctx, tkey("login-title")).await;
             let error = Some(l.i.t("login-failed"));
             let mut res = render(&LoginPage {
                 l,
@@ -109,7 +109,7 @@ pub async fn totp_page(
         return Ok(Redirect::to("/login/enrol").into_response());
     }
     render(&TotpPage {
-        l: Layout::new(&state, &ctx, "totp-title").await,
+        l: Layout::new(&state, &ctx, tkey("totp-title")).await,
         error: None,
     })
 }
@@ -127,7 +127,7 @@ pub async fn totp_submit(
     match state.app.verify_totp(&info, &form.code, &ctx.ip).await {
         Ok(()) => Ok(Redirect::to("/").into_response()),
         Err(AppError::BadCredentials(_)) => {
-            let l = Layout::new(&state, &ctx, "totp-title").await;
+            let l = Layout::new(&state, &ctx, tkey("totp-title")).await;
             let error = Some(l.i.t("totp-failed"));
             let mut res = render(&TotpPage { l, error })?;
             *res.status_mut() = StatusCode::UNAUTHORIZED;
@@ -144,7 +144,7 @@ async fn enrol_view(
     failed: bool,
 ) -> Result<Response, PageError> {
     let enrolment = state.app.enrolment(info).await?;
-    let l = Layout::new(state, ctx, "enrol-title").await;
+    let l = Layout::new(state, ctx, tkey("enrol-title")).await;
     let error = failed.then(|| l.i.t("totp-failed"));
     let mut res = render(&EnrolPage {
         l,

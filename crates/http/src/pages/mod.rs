@@ -191,15 +191,15 @@ pub async fn render_error_page(
     pending: &PendingErrorPage,
 ) -> Response {
     let key = match status {
-        StatusCode::NOT_FOUND => "error-not-found",
-        StatusCode::FORBIDDEN => "error-forbidden",
-        StatusCode::UNAUTHORIZED => "error-unauthenticated",
-        StatusCode::TOO_MANY_REQUESTS => "error-rate-limited",
+        StatusCode::NOT_FOUND => tkey("error-not-found"),
+        StatusCode::FORBIDDEN => tkey("error-forbidden"),
+        StatusCode::UNAUTHORIZED => tkey("error-unauthenticated"),
+        StatusCode::TOO_MANY_REQUESTS => tkey("error-rate-limited"),
         StatusCode::UNPROCESSABLE_ENTITY
         | StatusCode::BAD_REQUEST
-        | StatusCode::PAYLOAD_TOO_LARGE => "error-invalid",
-        StatusCode::CONFLICT => "error-conflict",
-        _ => "error-internal",
+        | StatusCode::PAYLOAD_TOO_LARGE => tkey("error-invalid"),
+        StatusCode::CONFLICT => tkey("error-conflict"),
+        _ => tkey("error-internal"),
     };
     let l = Layout::new(state, ctx, key).await;
     let heading = l.title.clone();

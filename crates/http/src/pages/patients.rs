@@ -1,7 +1,7 @@
 //! The start page with the work list, and the patient pages. Every handler that shows or
 //! changes a patient takes `PatientRead` or `PatientChange`: access checked and audit-logged.
 
-use super::{Layout, PageForm, language_options, principal_roles, render};
+use super::{Layout, PageForm, language_options, principal_roles, render, tkey};
 use crate::AppState;
 use crate::error::PageError;
 use crate::session::{PatientChange, PatientRead, Staff};
@@ -31,7 +31,7 @@ pub async fn home(
     Staff(p, ctx): Staff,
 ) -> Result<Response, PageError> {
     let patients = state.app.my_patients(&p).await?;
-    let l = Layout::new(&state, &ctx, "home-title").await;
+    let l = Layout::new(&state, &ctx, tkey("home-title")).await;
     let mut shortcuts = Vec::new();
     if p.can(Permission::RegisterPatients) {
         shortcuts.push(("/patients/new", l.i.t("nav-new-patient")));
@@ -68,7 +68,7 @@ pub async fn new_page(
 ) -> Result<Response, PageError> {
     p.require(Permission::RegisterPatients)?;
     render(&NewPatientPage {
-        l: Layout::new(&state, &ctx, "patient-new-title").await,
+        l: Layout::new(&state, &ctx, tkey("patient-new-title")).await,
         language_options: language_options(Language::Nb),
     })
 }
@@ -131,7 +131,7 @@ pub async fn find(
         return Ok(Redirect::to(&format!("/patients/{id}")).into_response());
     }
     render(&EmergencyPage {
-        l: Layout::new(&state, &ctx, "emergency-title").await,
+        l: Layout::new(&state, &ctx, tkey("emergency-title")).await,
         patient_id: id,
     })
 }
@@ -180,7 +180,7 @@ pub async fn show(
         .collect();
     let language = record.patient.language;
     render(&PatientPage {
-        l: Layout::new(&state, &ctx, "patient-title").await,
+        l: Layout::new(&state, &ctx, tkey("patient-title")).await,
         language_name: language.endonym(),
         language_options: language_options(language),
         record,

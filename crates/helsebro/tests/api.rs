@@ -1,0 +1,904 @@
+//! The integration suite: a real server on a random port against SQLite (default) or
+//! PostgreSQL (`HELSEBRO_TEST_DB=postgres`). `scripts/test.sh` runs it on both.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{PASSWORD, TestServer, between};
+use helsebro_domain::{ChainBreak, Role};
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+
+fn nid(nine: &str) -> String {
+    helsebro_domain::NationalId::complete(nine)
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+async fn register(
+    s: &TestServer,
+    c: &reqwest::Client,
+    csrf: &str,
+    name: &str,
+    nine: &str,
+) -> String {
+    let res = c
+        .post(s.url("/api/v1/patients"))
+        .header("x-csrf-token", csrf)
+        .json(&json!({"name": name, "birth_date": "1941-03-15", "national_id": nid(nine), "phone": "912 34 567"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn audit(s: &TestServer, query: &str) -> Vec<Value> {
+    let (dpo, _) = s.login("dpo").await;
+    let res = dpo
+        .get(s.url(&format!("/api/v1/audit?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    assert_eq!(c.get(s.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(s.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ready"
+    );
+    c.get(s.url("/login")).send().await.unwrap();
+    let metrics = c
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "helsebro_http_requests_total{method=\"GET\",route=\"/login\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("helsebro_http_request_duration_seconds_bucket"));
+    assert!(metrics.contains("helsebro_db_pool_connections "));
+    s.store.close().await;
+    let res = c.get(s.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503, "not ready without a database");
+    assert_eq!(
+        c.get(s.url("/healthz")).send().await.unwrap().status(),
+        200,
+        "still alive"
+    );
+}
+
+#[tokio::test]
+async fn login_page_speaks_three_languages() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let mut titles = Vec::new();
+    for lang in ["nb", "nn", "en"] {
+        let page = c
+            .get(s.url(&format!("/login?lang={lang}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(&format!("<html lang=\"{lang}\">")), "{lang}");
+        let intro = between(&page, "</h1>\n<p>", "</p>").to_owned();
+        titles.push(intro);
+    }
+    titles.sort();
+    titles.dedup();
+    assert_eq!(titles.len(), 3, "three different texts: {titles:?}");
+    // Accept-Language picks the language when nothing else does.
+    let fresh = s.client();
+    let page = fresh
+        .get(s.url("/login"))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html lang=\"en\">"));
+    // The chosen language sticks (cookie) over Accept-Language.
+    let page = c
+        .get(s.url("/login"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html lang=\"en\">"), "last choice was en");
+    c.get(s.url("/login?lang=nn")).send().await.unwrap();
+    let page = c
+        .get(s.url("/login"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html lang=\"nn\">"));
+}
+
+#[tokio::test]
+async fn security_headers_on_every_response() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    for path in [
+        "/login",
+        "/",
+        "/no-such-page",
+        "/api/v1/patients",
+        "/api/openapi.json",
+        "/healthz",
+        "/static/helsebro.css",
+    ] {
+        let res = c.get(s.url(path)).send().await.unwrap();
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !csp.contains("http") && !csp.contains('*'),
+            "{path}: no external origin in {csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert!(
+            h["permissions-policy"]
+                .to_str()
+                .unwrap()
+                .contains("camera=()"),
+            "{path}"
+        );
+        assert!(
+            !h.contains_key("strict-transport-security"),
+            "no HSTS over plain HTTP"
+        );
+    }
+    let tls =
+        TestServer::start_with(|c| c.public_url = "https://video.kommune.example".into()).await;
+    let res = tls.client().get(tls.url("/login")).send().await.unwrap();
+    assert!(
+        res.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn totp_enrolment_and_login() {
+    let s = TestServer::start().await;
+    s.add_staff("lege", &[Role::Clinician]).await;
+    s.add_staff("dpo", &[Role::DataProtectionOfficer]).await;
+    let c = s.client();
+    let res = c
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"username": "lege", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["stage"], "enrol",
+        "a clinician must set up two-factor login"
+    );
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+    // Not logged in yet: the API and the pages refuse.
+    assert_eq!(
+        c.get(s.url("/api/v1/me")).send().await.unwrap().status(),
+        401
+    );
+    let res = c.get(s.url("/")).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/login/enrol");
+
+    let page = c
+        .get(s.url("/login/enrol"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<svg"), "QR code shown");
+    let secret = between(&page, "<code id=\"totp-secret\">", "</code>").to_owned();
+    let wrong = if s.code(&secret) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let res = c
+        .post(s.url("/login/enrol"))
+        .form(&[("csrf_token", csrf.as_str()), ("code", wrong)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "a wrong code is refused");
+    let res = c
+        .post(s.url("/login/enrol"))
+        .form(&[("csrf_token", csrf.as_str()), ("code", &s.code(&secret))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        c.get(s.url("/api/v1/me")).send().await.unwrap().status(),
+        200
+    );
+
+    // Second login: the code step.
+    let c2 = s.client();
+    let body: Value = c2
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"username": "lege", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["stage"], "totp");
+    let csrf2 = body["csrf_token"].as_str().unwrap().to_owned();
+    let totp = |code: String| {
+        c2.post(s.url("/api/v1/auth/totp"))
+            .header("x-csrf-token", &csrf2)
+            .json(&json!({"code": code}))
+            .send()
+    };
+    assert_eq!(totp(wrong.to_owned()).await.unwrap().status(), 401);
+    assert_eq!(
+        totp(s.code(&secret)).await.unwrap().status(),
+        401,
+        "the enrolment code cannot be replayed"
+    );
+    s.next_step();
+    assert_eq!(totp(s.code(&secret)).await.unwrap().status(), 204);
+    assert_eq!(
+        c2.get(s.url("/api/v1/me")).send().await.unwrap().status(),
+        200
+    );
+
+    let entries = audit(&s, "actor=lege").await;
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"totp.enrolled") && actions.contains(&"totp.failed"),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| **a == "login.succeeded").count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn repeated_bad_logins_get_429() {
+    let s = TestServer::start().await;
+    s.add_staff("leder", &[Role::ServiceOwner]).await;
+    let c = s.client();
+    let attempt = |password: &'static str| {
+        c.post(s.url("/api/v1/auth/login"))
+            .json(&json!({"username": "leder", "password": password}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("wrong password!").await.unwrap().status(), 401);
+    }
+    let res = attempt("wrong password!").await.unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    // Even the right password is refused while limited.
+    assert_eq!(attempt(PASSWORD).await.unwrap().status(), 429);
+    // The page answers 429 too.
+    let res = c
+        .post(s.url("/login"))
+        .form(&[("username", "leder"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(res.status().as_u16(), 403 | 429),
+        "no pre-session token → 403, else 429"
+    );
+}
+
+#[tokio::test]
+async fn no_session_means_401_or_login_redirect() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let res = c.get(s.url("/api/v1/patients")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unauthenticated");
+    for page in ["/", "/admin/staff", "/audit", "/patients/new"] {
+        let res = c.get(s.url(page)).send().await.unwrap();
+        assert_eq!(res.status(), 303, "{page}");
+        assert_eq!(res.headers()["location"], "/login", "{page}");
+    }
+}
+
+#[tokio::test]
+async fn csrf_token_required_for_changes() {
+    let s = TestServer::start().await;
+    s.add_staff("leder", &[Role::ServiceOwner]).await;
+    let (c, csrf) = s.login("leder").await;
+    // API without the header.
+    let res = c.post(s.url("/api/v1/auth/logout")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "forbidden");
+    // A page form without the field, and with a wrong one.
+    let res = c
+        .post(s.url("/logout"))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = c
+        .post(s.url("/logout"))
+        .form(&[("csrf_token", "0".repeat(64).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        c.get(s.url("/api/v1/me")).send().await.unwrap().status(),
+        200,
+        "still logged in"
+    );
+    // The login form without its pre-session token.
+    let anon = s.client();
+    let res = anon
+        .post(s.url("/login"))
+        .form(&[("username", "leder"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // With it, login works.
+    let page = anon
+        .get(s.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let pre = between(&page, "name=\"csrf_token\" value=\"", "\"").to_owned();
+    let res = anon
+        .post(s.url("/login"))
+        .form(&[
+            ("csrf_token", pre.as_str()),
+            ("username", "leder"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/");
+    // Logout with the token works.
+    let res = c
+        .post(s.url("/logout"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        c.get(s.url("/api/v1/me")).send().await.unwrap().status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn care_team_access_is_enforced_and_audited() {
+    let s = TestServer::start().await;
+    s.add_staff("lege", &[Role::Clinician]).await;
+    s.add_staff("annenlege", &[Role::Clinician]).await;
+    s.add_staff("dpo", &[Role::DataProtectionOfficer]).await;
+    s.add_staff("admin2", &[Role::Administrator]).await;
+    let (a, a_csrf) = s.login("lege").await;
+    let patient = register(&s, &a, &a_csrf, "Kari Nordmann", "150341123").await;
+
+    for _ in 0..3 {
+        let res = a
+            .get(s.url(&format!("/api/v1/patients/{patient}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let rec: Value = res.json().await.unwrap();
+        assert_eq!(rec["patient"]["name"], "Kari Nordmann");
+        assert_eq!(rec["emergency"], false);
+    }
+    let page = a
+        .get(s.url(&format!("/patients/{patient}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    let (b, b_csrf) = s.login("annenlege").await;
+    let res = b
+        .get(s.url(&format!("/api/v1/patients/{patient}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        b.get(s.url(&format!("/patients/{patient}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let res = b
+        .put(s.url(&format!("/api/v1/patients/{patient}/contact")))
+        .header("x-csrf-token", &b_csrf)
+        .json(&json!({"phone": "", "email": "", "language": "en"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "no change outside the care team");
+    // Administrators run the system but do not see health data.
+    let (adm, _) = s.login("admin2").await;
+    assert_eq!(
+        adm.get(s.url(&format!("/api/v1/patients/{patient}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // An unknown patient looks the same as someone else's.
+    let unknown = uuid::Uuid::now_v7();
+    assert_eq!(
+        b.get(s.url(&format!("/api/v1/patients/{unknown}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    let reads = audit(&s, &format!("patient_id={patient}&action=patient.read")).await;
+    let ok = reads
+        .iter()
+        .filter(|e| e["outcome"] == "success" && e["actor_label"] == "lege")
+        .count();
+    assert_eq!(ok, 4, "every read by a team member is logged: {reads:#?}");
+    let denied = reads.iter().filter(|e| e["outcome"] == "denied").count();
+    assert_eq!(denied, 3, "annenlege twice, admin2 once");
+
+    // Emergency access: a reason is required, then access is granted and flagged.
+    let emergency = |reason: &'static str| {
+        b.post(s.url(&format!("/api/v1/patients/{patient}/emergency-access")))
+            .header("x-csrf-token", &b_csrf)
+            .json(&json!({"reason": reason}))
+            .send()
+    };
+    assert_eq!(emergency("").await.unwrap().status(), 422);
+    assert_eq!(
+        emergency("Akutt innleggelse, fastlege utilgjengelig")
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let rec: Value = b
+        .get(s.url(&format!("/api/v1/patients/{patient}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rec["emergency"], true);
+    let flagged = audit(&s, &format!("patient_id={patient}&flagged=true")).await;
+    assert!(
+        flagged
+            .iter()
+            .any(|e| e["action"] == "patient.emergency_access"
+                && e["detail"].as_str().unwrap().contains("Akutt"))
+    );
+    assert!(
+        flagged
+            .iter()
+            .any(|e| e["action"] == "patient.read" && e["actor_label"] == "annenlege")
+    );
+    // The grant runs out.
+    s.clock.advance(SignedDuration::from_hours(5));
+    let (b2, _) = s.login("annenlege").await;
+    assert_eq!(
+        b2.get(s.url(&format!("/api/v1/patients/{patient}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    // Changes by the team are logged in the same transaction.
+    let (a2, a2_csrf) = s.login("lege").await;
+    let res = a2
+        .put(s.url(&format!("/api/v1/patients/{patient}/contact")))
+        .header("x-csrf-token", &a2_csrf)
+        .json(&json!({"phone": "+47 98 76 54 32", "email": "kari@example.no", "language": "nn"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let updates = audit(&s, &format!("patient_id={patient}&action=patient.updated")).await;
+    assert!(
+        updates
+            .iter()
+            .any(|e| e["outcome"] == "success" && e["actor_label"] == "lege")
+    );
+
+    assert_eq!(
+        s.app.verify_audit_chain().await.unwrap(),
+        Ok(s.store.verify_audit_chain().await.unwrap().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn audit_chain_detects_an_altered_row() {
+    let s = TestServer::start().await;
+    s.add_staff("leder", &[Role::ServiceOwner]).await;
+    for _ in 0..3 {
+        s.login("leder").await;
+    }
+    let n = s.app.verify_audit_chain().await.unwrap().expect("intact");
+    assert!(n >= 4, "{n}");
+    // The application cannot change the log at all: the database refuses.
+    let pool = s.store.raw_pool();
+    let refused = sqlx::query("UPDATE audit_log SET ip = '10.9.9.9' WHERE seq = 2")
+        .execute(pool)
+        .await;
+    assert!(refused.is_err(), "audit_log is append-only");
+    assert!(
+        sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+            .execute(pool)
+            .await
+            .is_err()
+    );
+    // Someone with database access who removes the guard is still caught.
+    if common::backend() == "sqlite" {
+        sqlx::query("DROP TRIGGER audit_log_no_update")
+            .execute(pool)
+            .await
+            .unwrap();
+    } else {
+        sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE audit_log SET ip = '10.9.9.9' WHERE seq = 2")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.app.verify_audit_chain().await.unwrap(),
+        Err(ChainBreak::Altered { seq: 2 })
+    );
+}
+
+#[tokio::test]
+async fn concurrent_appends_keep_one_chain() {
+    let s = TestServer::start().await;
+    s.add_staff("leder", &[Role::ServiceOwner]).await;
+    let logins = (0..16).map(|_| {
+        let c = s.client();
+        let url = s.url("/api/v1/auth/login");
+        async move {
+            // Wrong passwords (within the rate limit per address is 20/min) and right ones.
+            c.post(url)
+                .json(&json!({"username": "leder", "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(logins).await;
+    assert!(statuses.iter().filter(|s| s.as_u16() == 200).count() >= 5);
+    let n = s
+        .app
+        .verify_audit_chain()
+        .await
+        .unwrap()
+        .expect("intact under concurrency");
+    assert!(n >= 17, "{n}");
+}
+
+#[tokio::test]
+async fn sessions_end_after_idle_timeout() {
+    let s = TestServer::start().await;
+    s.add_staff("leder", &[Role::ServiceOwner]).await;
+    let (c, _) = s.login("leder").await;
+    s.clock.advance(SignedDuration::from_mins(20));
+    assert_eq!(
+        c.get(s.url("/api/v1/me")).send().await.unwrap().status(),
+        200,
+        "activity keeps it alive"
+    );
+    s.clock.advance(SignedDuration::from_mins(25));
+    assert_eq!(
+        c.get(s.url("/api/v1/me")).send().await.unwrap().status(),
+        200
+    );
+    s.clock.advance(SignedDuration::from_mins(31));
+    assert_eq!(
+        c.get(s.url("/api/v1/me")).send().await.unwrap().status(),
+        401,
+        "idle for 31 minutes"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+    let s = TestServer::start().await;
+    s.add_staff("lege", &[Role::Clinician]).await;
+    s.add_staff("admin2", &[Role::Administrator]).await;
+    let (c, csrf) = s.login("lege").await;
+    let post = |body: String| {
+        c.post(s.url("/api/v1/patients"))
+            .header("x-csrf-token", &csrf)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let res = post("{not json".into()).await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "bad_request");
+    assert!(!body["message"].as_str().unwrap().is_empty());
+    let res = post(json!({"name": 5, "birth_date": [], "national_id": true}).to_string())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = post(
+        json!({"name": "", "birth_date": "15.03.41", "national_id": "12345678901", "phone": "12"})
+            .to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "birth_date", "national_id", "phone"]);
+    let res = post("x".repeat(2 * 1024 * 1024)).await.unwrap();
+    assert_eq!(res.status(), 413, "oversized body");
+    let list: Vec<Value> = c
+        .get(s.url("/api/v1/patients"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(list.is_empty(), "nothing was created");
+
+    // A duplicate national identity number: 409, still one patient.
+    register(&s, &c, &csrf, "Per Hansen", "021138123").await;
+    let res = post(
+        json!({"name": "Per Again", "birth_date": "1938-11-02", "national_id": nid("021138123")})
+            .to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 409);
+    let list: Vec<Value> = c
+        .get(s.url("/api/v1/patients"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+
+    // Unknown and malformed ids.
+    let res = c
+        .get(s.url("/api/v1/patients/not-a-uuid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = c.get(s.url("/patients/not-a-uuid")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("<footer class=\"support\">"),
+        "error pages show the support contact"
+    );
+    let (adm, adm_csrf) = s.login("admin2").await;
+    let res = adm
+        .post(s.url("/api/v1/staff"))
+        .header("x-csrf-token", &adm_csrf)
+        .json(
+            &json!({"username": "Bad Name", "display_name": "", "password": "short", "roles": []}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = adm
+        .post(s.url("/api/v1/staff"))
+        .header("x-csrf-token", &adm_csrf)
+        .json(&json!({"username": "ny", "display_name": "Ny", "password": PASSWORD, "roles": ["wizard"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "unknown role");
+    let staff: Vec<Value> = adm
+        .get(s.url("/api/v1/staff"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(staff.len(), 3, "admin, lege, admin2 and nobody else");
+    let res = adm
+        .get(s.url("/api/v1/audit?from=yesterday"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+}
+
+#[tokio::test]
+async fn openapi_documents_every_api_route() {
+    let s = TestServer::start().await;
+    let doc: Value = s
+        .client()
+        .get(s.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/totp",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/patients",
+        "/api/v1/patients/{patient_id}",
+        "/api/v1/patients/{patient_id}/contact",
+        "/api/v1/patients/{patient_id}/care-team/{staff_id}",
+        "/api/v1/patients/{patient_id}/emergency-access",
+        "/api/v1/staff",
+        "/api/v1/units",
+        "/api/v1/organisation",
+        "/api/v1/audit",
+        "/api/v1/audit/verify",
+    ] {
+        assert!(paths.contains_key(p), "{p} is documented");
+    }
+    assert!(paths.keys().any(|k| k.contains("login")));
+    // And every documented route exists (no 404 from the router).
+    let c = s.client();
+    for p in paths.keys() {
+        let url = s.url(
+            &p.replace("{patient_id}", &uuid::Uuid::nil().to_string())
+                .replace("{staff_id}", &uuid::Uuid::nil().to_string()),
+        );
+        let status = c.get(&url).send().await.unwrap().status().as_u16();
+        assert_ne!(status, 404, "{p} is routed");
+    }
+}
+
+#[tokio::test]
+async fn settings_change_the_footer_at_once() {
+    let s = TestServer::start().await;
+    s.add_staff("admin2", &[Role::Administrator]).await;
+    let (c, csrf) = s.login("admin2").await;
+    let res = c
+        .put(s.url("/api/v1/organisation"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({
+            "name": "Fjordvik kommune",
+            "support_phone": "22 33 44 55",
+            "support_email": "hjelp@fjordvik.kommune.no",
+            "support_hours": "Hverdager 08–15",
+            "totp_roles": ["clinician", "administrator"]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let page = s
+        .client()
+        .get(s.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("tel:+4722334455")
+            && page.contains("hjelp@fjordvik.kommune.no")
+            && page.contains("Hverdager 08–15")
+    );
+    let res = c
+        .put(s.url("/api/v1/organisation"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "", "support_phone": "1", "support_email": "x", "support_hours": "", "totp_roles": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let page = s
+        .client()
+        .get(s.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("tel:+4722334455"),
+        "a refused change changes nothing"
+    );
+}

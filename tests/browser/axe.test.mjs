@@ -1,0 +1,164 @@
+// Accessibility: axe-core (WCAG 2.0/2.1 A and AA rules) finds no serious or critical
+// violation on the pages staff use.
+
+import AxeBuilder from '@axe-core/playwright';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  completeSecondFactor,
+  launchBrowser,
+  login,
+  saveArtifacts,
+  startServer,
+  submitPassword,
+} from './server.mjs';
+
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+function describeViolations(violations) {
+  return violations
+    .map((v) => {
+      const nodes = v.nodes
+        .map((n) => `      ${n.target.join(' ')}\n        ${n.failureSummary?.replace(/\n/g, '\n        ') ?? ''}`)
+        .join('\n');
+      return `  [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n${nodes}`;
+    })
+    .join('\n');
+}
+
+/** Runs axe on the page as it is now and fails on serious or critical violations. */
+async function checkPage(page, name) {
+  await page.waitForLoadState('load');
+  const results = await new AxeBuilder({ page }).withTags(TAGS).analyze();
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const minor = results.violations.filter((v) => !bad.includes(v));
+  if (minor.length > 0) {
+    console.log(`# axe, ${name}: minor or moderate findings\n${describeViolations(minor)}`);
+  }
+  if (bad.length > 0) {
+    await saveArtifacts(page, `axe-${name}`);
+    assert.fail(`axe found serious or critical violations on ${name} (${page.url()}):\n${describeViolations(bad)}`);
+  }
+  // axe really ran on this page: it saw passing rules too.
+  assert.ok(results.passes.length > 10, `axe checked ${name}`);
+}
+
+/** Opens `url` and checks the HTTP status before running axe. */
+async function open(page, url, status = 200) {
+  const res = await page.goto(url);
+  assert.equal(res.status(), status, `HTTP status of ${url}`);
+}
+
+describe('accessibility (axe, WCAG 2.1 AA)', () => {
+  let server;
+  let browser;
+  let base;
+  const contexts = [];
+  let lege; // lege's page, logged in after the enrolment test
+  let patient; // { url, nationalId } of lege's first patient
+
+  async function newPage() {
+    const context = await browser.newContext({ locale: 'nb-NO' });
+    contexts.push(context);
+    return context.newPage();
+  }
+
+  before(async () => {
+    server = await startServer();
+    base = server.base;
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await server?.stop();
+  });
+
+  for (const lang of ['nb', 'nn', 'en']) {
+    test(`login page (${lang})`, async () => {
+      const page = await newPage();
+      await open(page, `${base}/login?lang=${lang}`);
+      await checkPage(page, `login-${lang}`);
+    });
+  }
+
+  test('login page after a failed login', async () => {
+    const page = await newPage();
+    await open(page, `${base}/login`);
+    await page.fill('#username', 'sykepleier');
+    await page.fill('#password', 'feil-passord-999');
+    await page.locator('form[action="/login"] button[type="submit"]').click();
+    await page.locator('#login-error').waitFor({ state: 'visible' });
+    await checkPage(page, 'login-failed');
+  });
+
+  test('TOTP enrolment page', async () => {
+    lege = await newPage();
+    const where = await submitPassword(lege, base, 'lege');
+    assert.equal(where, '/login/enrol');
+    await lege.locator('#totp-secret').waitFor();
+    await checkPage(lege, 'enrol');
+    await completeSecondFactor(lege, base, 'lege');
+  });
+
+  test('start page with the work list (lege)', async () => {
+    assert.ok(lege, 'lege is logged in');
+    await open(lege, `${base}/`);
+    await lege.locator('table.list tbody a').first().waitFor();
+    await checkPage(lege, 'home-lege');
+  });
+
+  test('patient page', async () => {
+    await open(lege, `${base}/`);
+    await lege.locator('table.list tbody a').first().click();
+    await lege.waitForURL((u) => u.pathname.startsWith('/patients/'));
+    await lege.locator('dl.facts').waitFor();
+    const facts = await lege.locator('dl.facts dd').allInnerTexts();
+    const nationalId = facts.map((t) => t.trim()).find((t) => /^\d{11}$/.test(t));
+    assert.ok(nationalId, `the patient page shows an 11-digit national id (${facts.join(' | ')})`);
+    patient = { url: lege.url(), nationalId };
+    await checkPage(lege, 'patient');
+  });
+
+  test('register-patient page', async () => {
+    await open(lege, `${base}/patients/new`);
+    await lege.locator('form[action="/patients"]').waitFor();
+    await checkPage(lege, 'patient-new');
+  });
+
+  test('emergency-access page (annenlege)', async () => {
+    assert.ok(patient, 'a patient was found as lege');
+    const page = await newPage();
+    await login(page, base, 'annenlege');
+    await page.fill('#national_id', patient.nationalId);
+    await page.locator('form[action="/patients/find"] button[type="submit"]').click();
+    await page.locator('form[action$="/emergency-access"] #reason').waitFor();
+    await checkPage(page, 'emergency');
+  });
+
+  test('admin pages (admin)', async () => {
+    const page = await newPage();
+    await login(page, base, 'admin');
+    for (const p of ['/admin/staff', '/admin/units', '/admin/settings']) {
+      await open(page, `${base}${p}`);
+      await page.locator(`form[action="${p}"]`).waitFor();
+      await checkPage(page, p.slice(1).replace('/', '-'));
+    }
+  });
+
+  test('audit page (personvern)', async () => {
+    const page = await newPage();
+    await login(page, base, 'personvern');
+    await open(page, `${base}/audit`);
+    await page.locator('table.audit').waitFor();
+    await checkPage(page, 'audit');
+  });
+
+  test('404 page', async () => {
+    const page = await newPage();
+    await open(page, `${base}/no-such-page`, 404);
+    await page.locator('h1').waitFor();
+    await checkPage(page, 'not-found');
+  });
+});
