@@ -8,7 +8,7 @@ use crate::error::{AppError, FieldError, Result};
 use helsebro_domain::patient::{is_plausible_email, normalise_phone};
 use helsebro_domain::{AuditAction, AuditEntry, AuditOutcome, ChainBreak, Permission, Role};
 use helsebro_store::{
-    AuditFilter, EmergencyGrant, NewAuditEntry, NewStaff, Organisation, Unit, UnitKind,
+    AuditFilter, EmergencyGrant, NewAuditEntry, NewStaff, Organisation, StaffChange, Unit, UnitKind,
 };
 use uuid::Uuid;
 
@@ -250,10 +250,10 @@ impl App {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        if let Some(unit) = input.unit_id {
-            if self.store().unit(unit).await?.is_none() {
-                return Err(AppError::invalid("unit_id", "no such service area"));
-            }
+        if let Some(unit) = input.unit_id
+            && self.store().unit(unit).await?.is_none()
+        {
+            return Err(AppError::invalid("unit_id", "no such service area"));
         }
         let hash = hash_password(input.password.clone()).await?;
         let mut roles = input.roles.clone();
@@ -287,45 +287,63 @@ impl App {
             .await?)
     }
 
-    /// Changes a staff member's roles, unit and active flag. Deactivating ends their sessions.
+    /// Changes a staff member's name, e-mail, roles, unit and active flag. Deactivating ends
+    /// their sessions at once.
     pub async fn update_staff(
         &self,
         p: &StaffPrincipal,
         id: Uuid,
-        display_name: &str,
-        email: &str,
-        unit_id: Option<Uuid>,
-        active: bool,
-        roles: &[Role],
+        change: &StaffChange,
         ip: &str,
     ) -> Result<()> {
         p.require(Permission::ManageStaff)?;
-        if id == p.id && (!active || !roles.contains(&Role::Administrator)) {
+        if id == p.id && (!change.active || !change.roles.contains(&Role::Administrator)) {
             return Err(AppError::Conflict(
                 "you cannot remove your own administrator access".into(),
             ));
         }
-        if display_name.trim().is_empty() {
-            return Err(AppError::invalid("display_name", "give the person's name"));
+        let mut errors = Vec::new();
+        if change.display_name.trim().is_empty() || change.display_name.chars().count() > 200 {
+            errors.push(FieldError {
+                field: "display_name".into(),
+                message: "give the person's name (at most 200 characters)".into(),
+            });
         }
-        if !email.trim().is_empty() && !is_plausible_email(email.trim()) {
-            return Err(AppError::invalid("email", "not a valid e-mail address"));
+        if !change.email.trim().is_empty() && !is_plausible_email(change.email.trim()) {
+            errors.push(FieldError {
+                field: "email".into(),
+                message: "not a valid e-mail address".into(),
+            });
         }
+        if change.roles.is_empty() {
+            errors.push(FieldError {
+                field: "roles".into(),
+                message: "choose at least one role".into(),
+            });
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        if let Some(unit) = change.unit_id
+            && self.store().unit(unit).await?.is_none()
+        {
+            return Err(AppError::invalid("unit_id", "no such service area"));
+        }
+        let mut roles = change.roles.clone();
+        roles.sort();
+        roles.dedup();
+        let change = StaffChange {
+            display_name: change.display_name.trim().to_owned(),
+            email: change.email.trim().to_owned(),
+            roles,
+            ..change.clone()
+        };
         let e = entry(p, AuditAction::StaffUpdated, format!("staff:{id}"), ip);
-        let done = self
+        if self
             .store()
-            .update_staff(
-                id,
-                display_name.trim(),
-                email.trim(),
-                unit_id,
-                active,
-                roles,
-                &e,
-                self.now(),
-            )
-            .await?;
-        if done {
+            .update_staff(id, &change, &e, self.now())
+            .await?
+        {
             Ok(())
         } else {
             Err(AppError::NotFound("the staff member"))

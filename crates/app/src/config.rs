@@ -86,9 +86,8 @@ impl Config {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err("set both tls_cert and tls_key, or neither".into());
         }
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
-        {
+        let url = &self.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err("public_url must start with http:// or https://".into());
         }
         Ok(())

@@ -17,14 +17,15 @@ pub mod secrets;
 pub use access::{PatientAccess, Purpose, StaffPrincipal};
 pub use config::Config;
 pub use error::{AppError, FieldError};
-pub use helsebro_store::{Backend, Store};
+pub use helsebro_store::Backend;
+use helsebro_store::Store;
 
 /// Data types of the store that the web layer shows (the store itself stays private to the
 /// app crate, so no handler can reach patient data around the access checks).
 pub mod types {
     pub use helsebro_store::{
         AuditFilter, CareTeamMember, EmergencyGrant, Organisation, Patient, PatientSummary,
-        SessionStage, Unit, UnitKind,
+        SessionStage, StaffChange, Unit, UnitKind,
     };
 }
 

@@ -293,7 +293,8 @@ mod tests {
     fn every_field_is_covered() {
         let c = chain(3);
         let head = c[2].hash.clone();
-        let edits: Vec<Box<dyn Fn(&mut AuditEntry)>> = vec![
+        type Edit = Box<dyn Fn(&mut AuditEntry)>;
+        let edits: Vec<Edit> = vec![
             Box::new(|e| e.at = Timestamp::from_second(1).unwrap()),
             Box::new(|e| e.actor_id = None),
             Box::new(|e| e.actor_label.push('x')),

@@ -827,6 +827,7 @@ async fn openapi_documents_every_api_route() {
         "/api/v1/patients/{patient_id}/care-team/{staff_id}",
         "/api/v1/patients/{patient_id}/emergency-access",
         "/api/v1/staff",
+        "/api/v1/staff/{staff_id}",
         "/api/v1/units",
         "/api/v1/organisation",
         "/api/v1/audit",
@@ -900,5 +901,92 @@ async fn settings_change_the_footer_at_once() {
     assert!(
         page.contains("tel:+4722334455"),
         "a refused change changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn deactivating_staff_ends_their_sessions() {
+    let s = TestServer::start().await;
+    let id = s.add_staff("leder", &[Role::ServiceOwner]).await;
+    s.add_staff("admin2", &[Role::Administrator]).await;
+    let (leder, _) = s.login("leder").await;
+    assert_eq!(
+        leder
+            .get(s.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let (adm, csrf) = s.login("admin2").await;
+    let change = |active: bool| {
+        adm.put(s.url(&format!("/api/v1/staff/{id}")))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"display_name": "Leif Lien", "active": active, "roles": ["service_owner", "support"]}))
+            .send()
+    };
+    assert_eq!(change(false).await.unwrap().status(), 204);
+    assert_eq!(
+        leder
+            .get(s.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "session ended"
+    );
+    let res = s
+        .client()
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"username": "leder", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "a deactivated account cannot log in");
+    assert_eq!(change(true).await.unwrap().status(), 204);
+    let (leder, _) = s.login("leder").await;
+    let me: Value = leder
+        .get(s.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["roles"], json!(["service_owner", "support"]));
+    // An administrator cannot lock themselves out.
+    let me: Value = adm
+        .get(s.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = adm
+        .put(s.url(&format!("/api/v1/staff/{}", me["id"].as_str().unwrap())))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"display_name": "Admin", "active": false, "roles": ["administrator"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let filter = helsebro_app::types::AuditFilter {
+        action: Some("staff.updated".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let updates = s.store.search_audit(&filter).await.unwrap();
+    assert_eq!(
+        updates.len(),
+        2,
+        "both changes are logged, the refused one is not"
+    );
+    assert!(
+        updates
+            .iter()
+            .all(|e| e.object == format!("staff:{id}") && e.actor_label == "admin2")
     );
 }

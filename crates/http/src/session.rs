@@ -46,18 +46,15 @@ pub struct RequestCtx {
 }
 
 fn client_ip(req: &Request, trust_forwarded: bool) -> String {
-    if trust_forwarded {
-        if let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-        {
-            let ip = first.trim();
-            if ip.parse::<std::net::IpAddr>().is_ok() {
-                return ip.to_owned();
-            }
-        }
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+    if let (true, Some(ip)) = (trust_forwarded, forwarded) {
+        return ip.to_owned();
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -144,12 +141,11 @@ pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) ->
                 .and_then(Language::from_accept_language)
         })
         .unwrap_or_default();
-    if let (Some(l), Some(s)) = (chosen_lang, &session) {
-        if s.principal.language != Some(l) {
-            if let Err(e) = app.set_language(&s.principal, l).await {
-                tracing::warn!(error = %e, "could not save the language preference");
-            }
-        }
+    if let (Some(l), Some(s)) = (chosen_lang, &session)
+        && s.principal.language != Some(l)
+        && let Err(e) = app.set_language(&s.principal, l).await
+    {
+        tracing::warn!(error = %e, "could not save the language preference");
     }
 
     let existing_pre = jar

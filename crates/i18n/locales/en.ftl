@@ -101,6 +101,8 @@ staff-unit = Service area
 staff-initial-password = First password
 staff-password-hint = At least 12 characters. Give it to the person in a safe way.
 staff-new-title = New staff member
+staff-change = Change
+staff-change-who = Change { $name }
 staff-create = Create
 
 units-title = Service areas

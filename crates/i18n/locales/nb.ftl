@@ -101,6 +101,8 @@ staff-unit = Tjenesteområde
 staff-initial-password = Første passord
 staff-password-hint = Minst 12 tegn. Gi det til personen på en trygg måte.
 staff-new-title = Ny ansatt
+staff-change = Endre
+staff-change-who = Endre { $name }
 staff-create = Opprett
 
 units-title = Tjenesteområder

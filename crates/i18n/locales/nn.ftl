@@ -101,6 +101,8 @@ staff-unit = Tenesteområde
 staff-initial-password = Første passord
 staff-password-hint = Minst 12 teikn. Gi det til personen på ein trygg måte.
 staff-new-title = Ny tilsett
+staff-change = Endre
+staff-change-who = Endre { $name }
 staff-create = Opprett
 
 units-title = Tenesteområde

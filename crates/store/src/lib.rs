@@ -16,7 +16,7 @@ pub use audit::{AuditFilter, NewAuditEntry};
 pub use org::{Organisation, Unit, UnitKind};
 pub use patients::{CareTeamMember, EmergencyGrant, Patient, PatientSummary};
 pub use sessions::{Session, SessionStage};
-pub use staff::{NewStaff, Staff};
+pub use staff::{NewStaff, Staff, StaffChange};
 
 use jiff::Timestamp;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -48,10 +48,10 @@ pub enum StoreError {
 impl StoreError {
     /// Maps a unique-constraint violation to [`StoreError::Conflict`].
     fn conflict_or(e: sqlx::Error, what: &'static str) -> StoreError {
-        if let sqlx::Error::Database(db) = &e {
-            if db.is_unique_violation() {
-                return StoreError::Conflict(what);
-            }
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return StoreError::Conflict(what);
         }
         StoreError::Database(e)
     }

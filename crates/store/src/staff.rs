@@ -34,6 +34,16 @@ pub struct NewStaff {
     pub roles: Vec<Role>,
 }
 
+/// The parts of a staff member an administrator can change.
+#[derive(Debug, Clone)]
+pub struct StaffChange {
+    pub display_name: String,
+    pub email: String,
+    pub unit_id: Option<Uuid>,
+    pub active: bool,
+    pub roles: Vec<Role>,
+}
+
 const STAFF_COLUMNS: &str = "id, username, display_name, email, password_hash, totp_secret, \
      totp_last_step, language, unit_id, active";
 
@@ -149,14 +159,18 @@ impl Store {
     pub async fn update_staff(
         &self,
         id: Uuid,
-        display_name: &str,
-        email: &str,
-        unit_id: Option<Uuid>,
-        active: bool,
-        roles: &[Role],
+        change: &StaffChange,
         audit: &NewAuditEntry,
         now: Timestamp,
     ) -> Result<bool> {
+        let StaffChange {
+            display_name,
+            email,
+            unit_id,
+            active,
+            roles,
+        } = change;
+        let (unit_id, active) = (*unit_id, *active);
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE staff SET display_name = $1, email = $2, unit_id = $3, active = $4 WHERE id = $5",

@@ -1,6 +1,6 @@
 //! Staff, service areas, organisation settings and the audit log over the API.
 
-use super::ApiJson;
+use super::{ApiJson, ApiPath};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::session::Staff;
@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use helsebro_app::AppError;
 use helsebro_app::admin::{SettingsInput, StaffInput, StaffView};
-use helsebro_app::types::{AuditFilter, UnitKind};
+use helsebro_app::types::{AuditFilter, StaffChange, UnitKind};
 use helsebro_domain::{AuditEntry, Permission, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -40,6 +40,42 @@ pub async fn create_staff(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let id = state.app.create_staff(Some(&p), &input, &ctx.ip).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StaffUpdate {
+    pub display_name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub unit_id: Option<Uuid>,
+    /// False deactivates the account and ends its sessions at once.
+    pub active: bool,
+    pub roles: Vec<Role>,
+}
+
+/// Change a staff member's name, e-mail, service area, roles or active flag (administrators).
+#[utoipa::path(put, path = "/api/v1/staff/{staff_id}", tag = "admin", security(("session" = [])),
+    params(("staff_id" = Uuid, Path)), request_body = StaffUpdate,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_staff(
+    State(state): State<AppState>,
+    Staff(p, ctx): Staff,
+    ApiPath(staff_id): ApiPath<Uuid>,
+    ApiJson(u): ApiJson<StaffUpdate>,
+) -> Result<StatusCode, ApiError> {
+    let change = StaffChange {
+        display_name: u.display_name,
+        email: u.email,
+        unit_id: u.unit_id,
+        active: u.active,
+        roles: u.roles,
+    };
+    state
+        .app
+        .update_staff(&p, staff_id, &change, &ctx.ip)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

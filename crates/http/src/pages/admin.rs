@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use helsebro_app::AppError;
 use helsebro_app::admin::{SettingsInput, StaffInput};
-use helsebro_app::types::{AuditFilter, Organisation, UnitKind};
+use helsebro_app::types::{AuditFilter, Organisation, StaffChange, UnitKind};
 use helsebro_domain::{AuditAction, Permission, Role};
 use helsebro_i18n::Tr;
 use jiff::civil::Date;
@@ -59,6 +59,11 @@ fn roles_from(pairs: &[(String, String)], name: &str) -> Result<Vec<Role>, AppEr
 }
 
 struct StaffRow {
+    id: Uuid,
+    email: String,
+    active: bool,
+    /// Every role: code, name, held.
+    role_flags: Vec<(&'static str, String, bool)>,
     username: String,
     name: String,
     roles: String,
@@ -87,6 +92,13 @@ pub async fn staff_page(
         staff: staff
             .into_iter()
             .map(|s| StaffRow {
+                id: s.id,
+                email: s.email.clone(),
+                active: s.active,
+                role_flags: Role::ALL
+                    .iter()
+                    .map(|r| (r.code(), i.t(r.label_key()), s.roles.contains(r)))
+                    .collect(),
                 username: s.username,
                 name: s.display_name,
                 roles: role_names(&i, &s.roles),
@@ -140,6 +152,34 @@ pub async fn staff_create(
     };
     state.app.create_staff(Some(&p), &input, &ctx.ip).await?;
     Ok(Redirect::to("/admin/staff?done=created").into_response())
+}
+
+pub async fn staff_update(
+    State(state): State<AppState>,
+    Staff(p, ctx): Staff,
+    Path(staff_id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let f = pairs(&body);
+    let existing = state
+        .app
+        .staff_list(&p)
+        .await?
+        .into_iter()
+        .find(|s| s.id == staff_id);
+    let existing = existing.ok_or(AppError::NotFound("the staff member"))?;
+    let change = StaffChange {
+        display_name: field(&f, "display_name"),
+        email: field(&f, "email"),
+        unit_id: existing.unit_id,
+        active: field(&f, "active") == "1",
+        roles: roles_from(&f, "role")?,
+    };
+    state
+        .app
+        .update_staff(&p, staff_id, &change, &ctx.ip)
+        .await?;
+    Ok(Redirect::to("/admin/staff?done=saved").into_response())
 }
 
 #[derive(Template)]

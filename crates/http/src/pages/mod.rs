@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
             "/admin/staff",
             get(admin::staff_page).post(admin::staff_create),
         )
+        .route("/admin/staff/{staff_id}", post(admin::staff_update))
         .route(
             "/admin/units",
             get(admin::units_page).post(admin::units_create),

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Helsebro's one test command. On a fresh Debian machine it installs what it needs
+# (Debian's postgresql and chromium, the npm packages of the browser tests), then runs:
+#   1. cargo fmt --check and clippy with warnings denied,
+#   2. every unit and integration test on SQLite,
+#   3. the integration suite again on a throwaway PostgreSQL server in a temporary folder,
+#   4. the browser tests (Chromium, axe-core) inside a loopback-only network namespace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# ---- what the tests need from Debian ------------------------------------------------------
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v unshare >/dev/null || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  run_tests() { cargo nextest run --locked --no-fail-fast "$@"; }
+else
+  run_tests() { cargo test --locked --no-fail-fast "$@"; }
+fi
+
+# ---- 1. format and lint -------------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy (warnings are errors)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+# ---- 2. everything on SQLite --------------------------------------------------------------
+step "unit and integration tests on SQLite"
+HELSEBRO_TEST_DB=sqlite run_tests --workspace
+
+# ---- 3. the integration suite on PostgreSQL -----------------------------------------------
+step "integration tests on PostgreSQL"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pgdir=$(mktemp -d /tmp/helsebro-pg.XXXXXX)
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$pgdir"
+stop_pg() {
+  as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+}
+trap stop_pg EXIT
+as_pg "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres -E UTF8 >/dev/null
+pgport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+  -o "-k $pgdir -p $pgport -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+export HELSEBRO_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pgport/postgres"
+HELSEBRO_TEST_DB=postgres run_tests -p helsebro
+stop_pg
+trap - EXIT
+
+# ---- 4. browser tests ---------------------------------------------------------------------
+step "browser tests (Chromium in a loopback-only network namespace)"
+cargo build --locked -p helsebro
+bash scripts/browser-tests.sh
+
+step "all tests passed"
