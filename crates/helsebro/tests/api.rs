@@ -829,6 +829,7 @@ async fn openapi_documents_every_api_route() {
         "/api/v1/staff",
         "/api/v1/staff/{staff_id}",
         "/api/v1/units",
+        "/api/v1/units/{unit_id}",
         "/api/v1/organisation",
         "/api/v1/audit",
         "/api/v1/audit/verify",
@@ -841,7 +842,8 @@ async fn openapi_documents_every_api_route() {
     for p in paths.keys() {
         let url = s.url(
             &p.replace("{patient_id}", &uuid::Uuid::nil().to_string())
-                .replace("{staff_id}", &uuid::Uuid::nil().to_string()),
+                .replace("{staff_id}", &uuid::Uuid::nil().to_string())
+                .replace("{unit_id}", &uuid::Uuid::nil().to_string()),
         );
         let status = c.get(&url).send().await.unwrap().status().as_u16();
         assert_ne!(status, 404, "{p} is routed");
@@ -989,4 +991,68 @@ async fn deactivating_staff_ends_their_sessions() {
             .iter()
             .all(|e| e.object == format!("staff:{id}") && e.actor_label == "admin2")
     );
+}
+
+#[tokio::test]
+async fn service_areas_are_managed_by_administrators_only() {
+    let s = TestServer::start().await;
+    s.add_staff("admin2", &[Role::Administrator]).await;
+    s.add_staff("leder", &[Role::ServiceOwner]).await;
+    let (adm, csrf) = s.login("admin2").await;
+    let create = |name: &'static str| {
+        adm.post(s.url("/api/v1/units"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"name": name, "kind": "home_care"}))
+            .send()
+    };
+    let res = create("Hjemmetjenesten nord").await.unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        create("Hjemmetjenesten nord").await.unwrap().status(),
+        409,
+        "names are unique"
+    );
+    let res = adm
+        .put(s.url(&format!("/api/v1/units/{id}")))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "Hjemmetjenesten Nord", "kind": "nursing_home", "active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let units: Vec<Value> = adm
+        .get(s.url("/api/v1/units"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        units,
+        vec![
+            json!({"id": id, "name": "Hjemmetjenesten Nord", "kind": "nursing_home", "active": false})
+        ]
+    );
+    let res = adm
+        .put(s.url(&format!("/api/v1/units/{}", uuid::Uuid::nil())))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "X", "kind": "other", "active": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let (leder, leder_csrf) = s.login("leder").await;
+    let res = leder
+        .post(s.url("/api/v1/units"))
+        .header("x-csrf-token", &leder_csrf)
+        .json(&json!({"name": "Mine", "kind": "other"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
 }

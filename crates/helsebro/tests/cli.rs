@@ -34,7 +34,17 @@ impl Drop for Server {
 
 /// Starts `helsebro serve` and returns it with the base URL it prints.
 fn serve(dir: &std::path::Path, url: &str, demo: bool) -> (Server, String, Vec<String>) {
+    serve_with(dir, url, demo, &[])
+}
+
+fn serve_with(
+    dir: &std::path::Path,
+    url: &str,
+    demo: bool,
+    env: &[(&str, String)],
+) -> (Server, String, Vec<String>) {
     let mut cmd = bin();
+    cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
     if demo {
         cmd.arg("--demo")
@@ -250,4 +260,58 @@ async fn audit_verify_fails_after_one_row_is_altered() {
         String::from_utf8_lossy(&broken.stdout)
     );
     assert!(String::from_utf8_lossy(&broken.stdout).contains("altered"));
+}
+
+#[tokio::test]
+async fn built_in_tls_serves_https_with_hsts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::fresh_database_url(dir.path()).await;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let env = [
+        ("HELSEBRO_TLS_CERT", cert_path.display().to_string()),
+        ("HELSEBRO_TLS_KEY", key_path.display().to_string()),
+    ];
+    let (_server, base, _) = serve_with(dir.path(), &url, false, &env);
+    assert!(base.starts_with("https://"), "{base}");
+    // curl speaks TLS with its own stack; -k accepts the self-signed certificate.
+    let out = Command::new("curl")
+        .args([
+            "-sk",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            &format!("{base}/login"),
+        ])
+        .output()
+        .expect("curl is installed");
+    let headers = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(headers.starts_with("http/"), "an HTTPS answer: {headers}");
+    assert!(
+        headers.contains("strict-transport-security: max-age="),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("; secure"),
+        "cookies are Secure under TLS: {headers}"
+    );
+    let plain = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{}/login", base.replacen("https", "http", 1)),
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(
+        String::from_utf8_lossy(&plain.stdout),
+        "200",
+        "no plain HTTP on the TLS port"
+    );
 }

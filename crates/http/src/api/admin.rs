@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use helsebro_app::AppError;
 use helsebro_app::admin::{SettingsInput, StaffInput, StaffView};
-use helsebro_app::types::{AuditFilter, StaffChange, UnitKind};
+use helsebro_app::types::{AuditFilter, StaffChange, Unit, UnitKind};
 use helsebro_domain::{AuditEntry, Permission, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -128,6 +128,35 @@ pub async fn create_unit(
         .ok_or(AppError::invalid("kind", "unknown kind of service area"))?;
     let unit = state.app.create_unit(&p, &u.name, kind, &ctx.ip).await?;
     Ok((StatusCode::CREATED, Json(Created { id: unit.id })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UnitUpdate {
+    pub name: String,
+    pub kind: String,
+    pub active: bool,
+}
+
+/// Rename a service area, change its kind, or (de)activate it (administrators).
+#[utoipa::path(put, path = "/api/v1/units/{unit_id}", tag = "admin", security(("session" = [])),
+    params(("unit_id" = Uuid, Path)), request_body = UnitUpdate,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_unit(
+    State(state): State<AppState>,
+    Staff(p, ctx): Staff,
+    ApiPath(unit_id): ApiPath<Uuid>,
+    ApiJson(u): ApiJson<UnitUpdate>,
+) -> Result<StatusCode, ApiError> {
+    let kind = UnitKind::parse(&u.kind)
+        .ok_or(AppError::invalid("kind", "unknown kind of service area"))?;
+    let unit = Unit {
+        id: unit_id,
+        name: u.name.trim().to_owned(),
+        kind,
+        active: u.active,
+    };
+    state.app.update_unit(&p, &unit, &ctx.ip).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

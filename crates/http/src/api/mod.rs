@@ -68,6 +68,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list_staff, admin::create_staff))
         .routes(routes!(admin::update_staff))
         .routes(routes!(admin::list_units, admin::create_unit))
+        .routes(routes!(admin::update_unit))
         .routes(routes!(admin::get_settings, admin::put_settings))
         .routes(routes!(admin::search_audit))
         .routes(routes!(admin::verify_audit))
