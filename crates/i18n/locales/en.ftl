@@ -74,6 +74,10 @@ patient-new-title = Register patient
 patient-new-intro = You will automatically be added to the patient's care team.
 patient-new-submit = Register
 
+team-role-responsible = Responsible
+team-role-following-up = Following up
+team-role-advising = Advising
+team-role-referring = Referring
 care-team-title = Care team
 care-team-add = Add to the team
 care-team-role = Role in the team

@@ -74,6 +74,10 @@ patient-new-title = Registrer pasient
 patient-new-intro = Du blir selv lagt til i pasientens behandlingsteam.
 patient-new-submit = Registrer
 
+team-role-responsible = Ansvarlig
+team-role-following-up = Følger opp
+team-role-advising = Rådgiver
+team-role-referring = Henviser
 care-team-title = Behandlingsteam
 care-team-add = Legg til i teamet
 care-team-role = Rolle i teamet

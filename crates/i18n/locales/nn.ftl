@@ -74,6 +74,10 @@ patient-new-title = Registrer pasient
 patient-new-intro = Du blir sjølv lagd til i behandlingsteamet til pasienten.
 patient-new-submit = Registrer
 
+team-role-responsible = Ansvarleg
+team-role-following-up = Følgjer opp
+team-role-advising = Rådgivar
+team-role-referring = Tilvisar
 care-team-title = Behandlingsteam
 care-team-add = Legg til i teamet
 care-team-role = Rolle i teamet

@@ -45,6 +45,7 @@ pub struct CareTeamMember {
 pub struct EmergencyGrant {
     pub id: Uuid,
     pub staff_id: Uuid,
+    pub staff_username: String,
     pub patient_id: Uuid,
     pub reason: String,
     pub granted_at: Timestamp,
@@ -321,8 +322,9 @@ impl Store {
     /// Emergency grants not yet reviewed by the data protection officer, oldest first.
     pub async fn unreviewed_emergency_grants(&self) -> Result<Vec<EmergencyGrant>> {
         let rows = sqlx::query(
-            "SELECT id, staff_id, patient_id, reason, granted_at, expires_at, reviewed_by FROM emergency_access \
-             WHERE reviewed_at IS NULL ORDER BY granted_at",
+            "SELECT e.id, e.staff_id, s.username, e.patient_id, e.reason, e.granted_at, e.expires_at, e.reviewed_by \
+             FROM emergency_access e JOIN staff s ON s.id = e.staff_id \
+             WHERE e.reviewed_at IS NULL ORDER BY e.granted_at",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -331,6 +333,7 @@ impl Store {
                 Ok(EmergencyGrant {
                     id: uuid(&r.try_get::<String, _>("id")?)?,
                     staff_id: uuid(&r.try_get::<String, _>("staff_id")?)?,
+                    staff_username: r.try_get("username")?,
                     patient_id: uuid(&r.try_get::<String, _>("patient_id")?)?,
                     reason: r.try_get("reason")?,
                     granted_at: ts(r.try_get("granted_at")?)?,

@@ -393,7 +393,7 @@ pub async fn audit_page(
             .map(|g| GrantRow {
                 id: g.id,
                 when: oslo(g.granted_at),
-                who: g.staff_id.to_string(),
+                who: g.staff_username,
                 patient: g.patient_id.to_string(),
                 reason: g.reason,
             })

@@ -235,6 +235,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
     }
 }
 
+/// The translated name of a care-team role code.
+pub fn team_role_label(i: &Tr, code: &str) -> String {
+    match code {
+        "responsible" => i.t(tkey("team-role-responsible")),
+        "following_up" => i.t(tkey("team-role-following-up")),
+        "advising" => i.t(tkey("team-role-advising")),
+        "referring" => i.t(tkey("team-role-referring")),
+        other => other.to_owned(),
+    }
+}
+
 /// Translated role names, joined for display.
 pub fn role_names(i: &Tr, p: &[helsebro_domain::Role]) -> String {
     p.iter()

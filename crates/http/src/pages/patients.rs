@@ -1,7 +1,7 @@
 //! The start page with the work list, and the patient pages. Every handler that shows or
 //! changes a patient takes `PatientRead` or `PatientChange`: access checked and audit-logged.
 
-use super::{Layout, PageForm, language_options, principal_roles, render, tkey};
+use super::{Layout, PageForm, language_options, principal_roles, render, team_role_label, tkey};
 use crate::AppState;
 use crate::error::PageError;
 use crate::session::{PatientChange, PatientRead, Staff};
@@ -30,8 +30,11 @@ pub async fn home(
     State(state): State<AppState>,
     Staff(p, ctx): Staff,
 ) -> Result<Response, PageError> {
-    let patients = state.app.my_patients(&p).await?;
+    let mut patients = state.app.my_patients(&p).await?;
     let l = Layout::new(&state, &ctx, tkey("home-title")).await;
+    for patient in &mut patients {
+        patient.team_role = team_role_label(&l.i, &patient.team_role);
+    }
     let mut shortcuts = Vec::new();
     if p.can(Permission::RegisterPatients) {
         shortcuts.push(("/patients/new", l.i.t("nav-new-patient")));
@@ -162,14 +165,18 @@ struct PatientPage {
     language_name: &'static str,
     language_options: Vec<(&'static str, &'static str, bool)>,
     clinicians: Vec<(Uuid, String)>,
-    team_roles: [&'static str; 4],
+    team_roles: Vec<(&'static str, String)>,
 }
 
 pub async fn show(
     State(state): State<AppState>,
     PatientRead(access, ctx): PatientRead,
 ) -> Result<Response, PageError> {
-    let record = state.app.patient_record(&access).await?;
+    let mut record = state.app.patient_record(&access).await?;
+    let l = Layout::new(&state, &ctx, tkey("patient-title")).await;
+    for m in &mut record.care_team {
+        m.team_role = team_role_label(&l.i, &m.team_role);
+    }
     let on_team: Vec<Uuid> = record.care_team.iter().map(|m| m.staff_id).collect();
     let clinicians = state
         .app
@@ -180,12 +187,15 @@ pub async fn show(
         .collect();
     let language = record.patient.language;
     render(&PatientPage {
-        l: Layout::new(&state, &ctx, tkey("patient-title")).await,
+        team_roles: TEAM_ROLES
+            .iter()
+            .map(|r| (*r, team_role_label(&l.i, r)))
+            .collect(),
+        l,
         language_name: language.endonym(),
         language_options: language_options(language),
         record,
         clinicians,
-        team_roles: TEAM_ROLES,
     })
 }
 
