@@ -57,7 +57,7 @@ fi
 # (c) The server, built beforehand.
 export HELSEBRO_BIN="${HELSEBRO_BIN:-$repo/target/debug/helsebro}"
 [[ -x "$HELSEBRO_BIN" ]] || die "no server binary at $HELSEBRO_BIN: build it first with 'cargo build -p helsebro', or set HELSEBRO_BIN"
-if [[ -n "$(find crates -type f -newer "$HELSEBRO_BIN" -print -quit 2>/dev/null)" ]]; then
+if [[ -n "$(find crates -name tests -prune -o -type f -newer "$HELSEBRO_BIN" -print -quit 2>/dev/null)" ]]; then
 	echo "browser-tests: warning: $HELSEBRO_BIN is older than some sources under crates/; run 'cargo build -p helsebro'" >&2
 fi
 export CHROMIUM_BIN="$chromium_bin"

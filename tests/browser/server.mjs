@@ -40,6 +40,12 @@ const running = new Set();
 process.on('exit', () => {
   for (const s of running) s.killNow();
 });
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const s of running) s.killNow();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  });
+}
 
 /**
  * Starts `helsebro serve --demo` on a free loopback port with a fresh data folder.

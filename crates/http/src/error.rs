@@ -107,7 +107,6 @@ impl From<AppError> for PageError {
 /// Marker put on responses that still need their error page rendered.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingErrorPage {
-    pub message: String,
     pub fields: Vec<FieldError>,
 }
 
@@ -119,14 +118,9 @@ impl IntoResponse for PageError {
             AppError::Invalid(f) => f.clone(),
             _ => Vec::new(),
         };
-        let message = match &self.0 {
-            AppError::Internal(_) => String::new(),
-            other => other.to_string(),
-        };
         let mut res = status.into_response();
         retry_after(&self.0, &mut res);
-        res.extensions_mut()
-            .insert(PendingErrorPage { message, fields });
+        res.extensions_mut().insert(PendingErrorPage { fields });
         res
     }
 }

@@ -86,6 +86,8 @@ pub struct Layout {
     pub title: String,
     pub org_name: String,
     pub support_phone: String,
+    /// The phone number without spaces, for the `tel:` link.
+    pub support_phone_href: String,
     pub support_email: String,
     pub support_hours: String,
     pub user: Option<UserNav>,
@@ -144,6 +146,11 @@ impl Layout {
             lang: ctx.lang.code(),
             title: i.t(title_key),
             org_name: org.name,
+            support_phone_href: org
+                .support_phone
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect(),
             support_phone: org.support_phone,
             support_email: org.support_email,
             support_hours: org.support_hours,
@@ -191,24 +198,27 @@ pub async fn render_error_page(
     status: StatusCode,
     pending: &PendingErrorPage,
 ) -> Response {
-    let key = match status {
-        StatusCode::NOT_FOUND => tkey("error-not-found"),
-        StatusCode::FORBIDDEN => tkey("error-forbidden"),
-        StatusCode::UNAUTHORIZED => tkey("error-unauthenticated"),
-        StatusCode::TOO_MANY_REQUESTS => tkey("error-rate-limited"),
+    let (key, text_key) = match status {
+        StatusCode::NOT_FOUND => (tkey("error-not-found"), tkey("error-not-found-text")),
+        StatusCode::FORBIDDEN => (tkey("error-forbidden"), tkey("error-forbidden-text")),
+        StatusCode::UNAUTHORIZED => (
+            tkey("error-unauthenticated"),
+            tkey("error-unauthenticated-text"),
+        ),
+        StatusCode::TOO_MANY_REQUESTS => {
+            (tkey("error-rate-limited"), tkey("error-rate-limited-text"))
+        }
         StatusCode::UNPROCESSABLE_ENTITY
         | StatusCode::BAD_REQUEST
-        | StatusCode::PAYLOAD_TOO_LARGE => tkey("error-invalid"),
-        StatusCode::CONFLICT => tkey("error-conflict"),
-        _ => tkey("error-internal"),
+        | StatusCode::PAYLOAD_TOO_LARGE => (tkey("error-invalid"), tkey("error-invalid-text")),
+        StatusCode::CONFLICT => (tkey("error-conflict"), tkey("error-conflict-text")),
+        _ => (tkey("error-internal"), tkey("error-internal-text")),
     };
     let l = Layout::new(state, ctx, key).await;
     let heading = l.title.clone();
-    let message = if pending.message.is_empty() {
-        l.i.t("error-internal-text")
-    } else {
-        pending.message.clone()
-    };
+    // The page speaks the user's language; the specific reason (in English, from the app
+    // layer) is kept for the field list only, where it says what to correct.
+    let message = l.i.t(text_key);
     let page = ErrorPage {
         l,
         heading,
