@@ -78,6 +78,30 @@ pub fn check_username(username: &str) -> Result<()> {
     }
 }
 
+/// Problems with the fields every staff member has, all at once.
+fn staff_field_errors(display_name: &str, email: &str, roles: &[Role]) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut problem = |field: &str, message: &str| {
+        errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        })
+    };
+    if display_name.trim().is_empty() || display_name.chars().count() > 200 {
+        problem(
+            "display_name",
+            "give the person's name (at most 200 characters)",
+        );
+    }
+    if !email.trim().is_empty() && !is_plausible_email(email.trim()) {
+        problem("email", "not a valid e-mail address");
+    }
+    if roles.is_empty() {
+        problem("roles", "choose at least one role");
+    }
+    errors
+}
+
 impl App {
     /// The organisation's settings (created at first start-up).
     pub async fn organisation(&self) -> Result<Organisation> {
@@ -225,25 +249,7 @@ impl App {
         }
         let username = input.username.trim().to_lowercase();
         check_username(&username)?;
-        let mut errors = Vec::new();
-        if input.display_name.trim().is_empty() || input.display_name.chars().count() > 200 {
-            errors.push(FieldError {
-                field: "display_name".into(),
-                message: "give the person's name (at most 200 characters)".into(),
-            });
-        }
-        if !input.email.trim().is_empty() && !is_plausible_email(input.email.trim()) {
-            errors.push(FieldError {
-                field: "email".into(),
-                message: "not a valid e-mail address".into(),
-            });
-        }
-        if input.roles.is_empty() {
-            errors.push(FieldError {
-                field: "roles".into(),
-                message: "choose at least one role".into(),
-            });
-        }
+        let mut errors = staff_field_errors(&input.display_name, &input.email, &input.roles);
         if let Err(AppError::Invalid(mut e)) = check_password_policy(&input.password) {
             errors.append(&mut e);
         }
@@ -302,25 +308,7 @@ impl App {
                 "you cannot remove your own administrator access".into(),
             ));
         }
-        let mut errors = Vec::new();
-        if change.display_name.trim().is_empty() || change.display_name.chars().count() > 200 {
-            errors.push(FieldError {
-                field: "display_name".into(),
-                message: "give the person's name (at most 200 characters)".into(),
-            });
-        }
-        if !change.email.trim().is_empty() && !is_plausible_email(change.email.trim()) {
-            errors.push(FieldError {
-                field: "email".into(),
-                message: "not a valid e-mail address".into(),
-            });
-        }
-        if change.roles.is_empty() {
-            errors.push(FieldError {
-                field: "roles".into(),
-                message: "choose at least one role".into(),
-            });
-        }
+        let errors = staff_field_errors(&change.display_name, &change.email, &change.roles);
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }

@@ -214,6 +214,19 @@ impl App {
         }
     }
 
+    /// Logs what a staff member's own login did.
+    async fn log_login(
+        &self,
+        p: &StaffPrincipal,
+        action: AuditAction,
+        outcome: AuditOutcome,
+        ip: &str,
+    ) -> Result<()> {
+        let entry = self.audit_entry(Some(p.id), &p.username, action, outcome, ip);
+        self.store().append_audit(&entry, self.now()).await?;
+        Ok(())
+    }
+
     /// The password step of a login.
     pub async fn login(&self, username: &str, password: &str, ip: &str) -> Result<LoginStart> {
         let username = username.trim();
@@ -370,19 +383,8 @@ impl App {
             Some(step) => self.store().claim_totp_step(p.id, step).await?,
             None => false,
         };
-        let now = self.now();
         if !accepted {
-            self.store()
-                .append_audit(
-                    &self.audit_entry(
-                        Some(p.id),
-                        &p.username,
-                        AuditAction::TotpFailed,
-                        AuditOutcome::Failed,
-                        ip,
-                    ),
-                    now,
-                )
+            self.log_login(p, AuditAction::TotpFailed, AuditOutcome::Failed, ip)
                 .await?;
             return Err(AppError::BadCredentials(
                 "the code is wrong or has already been used",
@@ -391,17 +393,7 @@ impl App {
         self.store()
             .set_session_stage(&p.session_hash, SessionStage::Full)
             .await?;
-        self.store()
-            .append_audit(
-                &self.audit_entry(
-                    Some(p.id),
-                    &p.username,
-                    AuditAction::LoginSucceeded,
-                    AuditOutcome::Success,
-                    ip,
-                ),
-                now,
-            )
+        self.log_login(p, AuditAction::LoginSucceeded, AuditOutcome::Success, ip)
             .await?;
         Ok(())
     }
@@ -464,20 +456,9 @@ impl App {
                 "code",
                 "open the enrolment page again to get a new code",
             ))?;
-        let now = self.now();
         let Some(step) = matching_totp_step(&secret, &p.username, code, self.unix_seconds())?
         else {
-            self.store()
-                .append_audit(
-                    &self.audit_entry(
-                        Some(p.id),
-                        &p.username,
-                        AuditAction::TotpFailed,
-                        AuditOutcome::Failed,
-                        ip,
-                    ),
-                    now,
-                )
+            self.log_login(p, AuditAction::TotpFailed, AuditOutcome::Failed, ip)
                 .await?;
             return Err(AppError::BadCredentials(
                 "the code is wrong; check the time on your phone and try the next code",
@@ -492,29 +473,9 @@ impl App {
         self.store()
             .set_session_stage(&p.session_hash, SessionStage::Full)
             .await?;
-        self.store()
-            .append_audit(
-                &self.audit_entry(
-                    Some(p.id),
-                    &p.username,
-                    AuditAction::TotpEnrolled,
-                    AuditOutcome::Success,
-                    ip,
-                ),
-                now,
-            )
+        self.log_login(p, AuditAction::TotpEnrolled, AuditOutcome::Success, ip)
             .await?;
-        self.store()
-            .append_audit(
-                &self.audit_entry(
-                    Some(p.id),
-                    &p.username,
-                    AuditAction::LoginSucceeded,
-                    AuditOutcome::Success,
-                    ip,
-                ),
-                now,
-            )
+        self.log_login(p, AuditAction::LoginSucceeded, AuditOutcome::Success, ip)
             .await?;
         Ok(())
     }
@@ -522,19 +483,8 @@ impl App {
     pub async fn logout(&self, session: &SessionInfo, ip: &str) -> Result<()> {
         let p = &session.principal;
         self.store().delete_session(&p.session_hash).await?;
-        self.store()
-            .append_audit(
-                &self.audit_entry(
-                    Some(p.id),
-                    &p.username,
-                    AuditAction::Logout,
-                    AuditOutcome::Success,
-                    ip,
-                ),
-                self.now(),
-            )
-            .await?;
-        Ok(())
+        self.log_login(p, AuditAction::Logout, AuditOutcome::Success, ip)
+            .await
     }
 
     /// Sets the staff member's preferred language.

@@ -4,7 +4,7 @@
 //!
 //! CSRF: a logged-in browser must send its session's token (form field `csrf_token` or
 //! header `X-CSRF-Token`) with every POST, PUT, PATCH and DELETE. Before login, forms carry
-//! the token of a pre-session cookie (double submit). A JSON request with no session cookie
+//! the token of a pre-session cookie (double submit). A JSON request without a valid session
 //! carries no ambient authority and cannot be sent cross-site without a CORS preflight,
 //! which Helsebro never grants, so the API's login needs no token.
 
@@ -189,8 +189,10 @@ pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) ->
             provided = form_urlencoded_field(&bytes, CSRF_FIELD);
             req = Request::from_parts(parts, Body::from(bytes));
         }
+        // Without a valid session there is no ambient authority to abuse (a stale cookie
+        // carries none), and a JSON body cannot be sent cross-site without a CORS preflight.
         let json_without_session =
-            session_cookie.is_none() && is_api && ct.starts_with("application/json");
+            session.is_none() && is_api && ct.starts_with("application/json");
         let ok = match (&expected, &provided) {
             (Some(e), Some(p)) => same(e, p),
             _ => json_without_session,
