@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every test stage's output also goes to this log, so the totals can be added up at the end.
+results=$(mktemp /tmp/helsebro-test-results.XXXXXX)
+tally() { tee -a "$results"; }
+
 # ---- what the tests need from Debian ------------------------------------------------------
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
@@ -38,7 +42,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 
 # ---- 2. everything on SQLite --------------------------------------------------------------
 step "unit and integration tests on SQLite"
-HELSEBRO_TEST_DB=sqlite run_tests --workspace
+HELSEBRO_TEST_DB=sqlite run_tests --workspace 2>&1 | tally
 
 # ---- 3. the integration suite on PostgreSQL -----------------------------------------------
 step "integration tests on PostgreSQL"
@@ -56,13 +60,19 @@ pgport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)
 as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
   -o "-k $pgdir -p $pgport -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
 export HELSEBRO_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pgport/postgres"
-HELSEBRO_TEST_DB=postgres run_tests -p helsebro
+HELSEBRO_TEST_DB=postgres run_tests -p helsebro 2>&1 | tally
 stop_pg
 trap - EXIT
 
 # ---- 4. browser tests ---------------------------------------------------------------------
 step "browser tests (Chromium in a loopback-only network namespace)"
 cargo build --locked -p helsebro
-bash scripts/browser-tests.sh
+bash scripts/browser-tests.sh 2>&1 | tally
 
+# One closing line with the totals of every stage (cargo test, nextest and node --test).
+sum() { grep -hoE "$1" "$results" | grep -oE '[0-9]+' | awk '{ n += $1 } END { print n + 0 }'; }
+passed=$(sum '(^# pass [0-9]+|[0-9]+ passed)')
+failed=$(sum '(^# fail [0-9]+|[0-9]+ failed)')
+rm -f "$results"
 step "all tests passed"
+echo "${passed:-0} passed, ${failed:-0} failed"
