@@ -2,7 +2,8 @@
 # Helsebro's one test command. On a fresh Debian machine it installs what it needs
 # (Debian's postgresql and chromium, the npm packages of the browser tests), then runs:
 #   1. cargo fmt --check and clippy with warnings denied,
-#   2. every unit and integration test on SQLite,
+#   2. every unit and integration test on SQLite (the notification tests use a real SMTP
+#      server, aiosmtpd, and Python's icalendar parser, both from PyPI),
 #   3. the integration suite again on a throwaway PostgreSQL server in a temporary folder,
 #   4. the browser tests (Chromium, axe-core) inside a loopback-only network namespace.
 set -euo pipefail
@@ -26,6 +27,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python packages for the notification tests: a real SMTP server and an iCalendar parser.
+if ! python3 -c 'import aiosmtpd, icalendar' 2>/dev/null; then
+  step "installing aiosmtpd and icalendar from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd icalendar
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -2,11 +2,23 @@
 //! the binary. Settings an administrator changes while running (support contact, which roles
 //! need two-factor login) live in the database instead.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Deserialize)]
+/// A secret setting (a password, an API key): never shown by `Debug`, so never logged.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address and port to listen on.
@@ -37,6 +49,33 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Name of the organisation, used when the database is first created.
     pub organisation_name: String,
+
+    /// E-mail delivery: `dev` (kept in the development outbox, shown to administrators) or
+    /// `smtp`.
+    pub email_provider: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `starttls` (port 587), `tls` (port 465) or `none` (a relay on the same host only).
+    pub smtp_security: String,
+    pub smtp_username: String,
+    pub smtp_password: Secret,
+    /// The sender, e.g. `Fjordvik kommune <ikke-svar@fjordvik.kommune.no>`.
+    pub smtp_from: String,
+    /// SMS delivery: `dev` or `http` (an HTTP SMS gateway).
+    pub sms_provider: String,
+    pub sms_url: String,
+    /// `Name: value` header for the gateway, e.g. `Authorization: Bearer …`.
+    pub sms_auth_header: Secret,
+    /// `application/json` or `application/x-www-form-urlencoded`.
+    pub sms_content_type: String,
+    /// Request body with `{to}` and `{text}` placeholders.
+    pub sms_body_template: String,
+    /// If set, a 2xx answer counts as delivered only when its body contains this text.
+    pub sms_success_contains: String,
+    /// Seconds a sender holds a claimed message before another may retry it.
+    pub outbox_lease_seconds: u32,
+    /// Delivery attempts before a message is failed for good.
+    pub outbox_max_attempts: u32,
 }
 
 impl Default for Config {
@@ -56,6 +95,21 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             organisation_name: "Helsebro".into(),
+            email_provider: "dev".into(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: "starttls".into(),
+            smtp_username: String::new(),
+            smtp_password: Secret::default(),
+            smtp_from: String::new(),
+            sms_provider: "dev".into(),
+            sms_url: String::new(),
+            sms_auth_header: Secret::default(),
+            sms_content_type: "application/json".into(),
+            sms_body_template: r#"{"to":"{to}","text":"{text}"}"#.into(),
+            sms_success_contains: String::new(),
+            outbox_lease_seconds: 120,
+            outbox_max_attempts: 8,
         }
     }
 }
@@ -86,10 +140,64 @@ impl Config {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err("set both tls_cert and tls_key, or neither".into());
         }
+        if !matches!(self.email_provider.as_str(), "dev" | "smtp") {
+            return Err("email_provider must be dev or smtp".into());
+        }
+        if self.email_provider == "smtp" && (self.smtp_host.is_empty() || self.smtp_from.is_empty())
+        {
+            return Err("email_provider = smtp needs smtp_host and smtp_from".into());
+        }
+        if !matches!(self.smtp_security.as_str(), "starttls" | "tls" | "none") {
+            return Err("smtp_security must be starttls, tls or none".into());
+        }
+        if !matches!(self.sms_provider.as_str(), "dev" | "http") {
+            return Err("sms_provider must be dev or http".into());
+        }
+        if self.sms_provider == "http" && self.sms_url.is_empty() {
+            return Err("sms_provider = http needs sms_url".into());
+        }
+        if self.outbox_lease_seconds == 0 || self.outbox_max_attempts == 0 {
+            return Err("outbox_lease_seconds and outbox_max_attempts must be at least 1".into());
+        }
         let url = &self.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err("public_url must start with http:// or https://".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = Config {
+            smtp_password: Secret("hunter2-very-secret".into()),
+            sms_auth_header: Secret("Authorization: Bearer abc123".into()),
+            ..Config::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("abc123"),
+            "{shown}"
+        );
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn provider_settings_are_checked() {
+        assert!(Config::default().validate().is_ok());
+        let smtp_without_host = Config {
+            email_provider: "smtp".into(),
+            ..Config::default()
+        };
+        assert!(smtp_without_host.validate().is_err());
+        let unknown = Config {
+            sms_provider: "pigeon".into(),
+            ..Config::default()
+        };
+        assert!(unknown.validate().is_err());
     }
 }

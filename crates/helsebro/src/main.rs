@@ -13,9 +13,13 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use helsebro_app::admin::StaffInput;
 use helsebro_app::{App, Config};
 use helsebro_domain::Role;
+use helsebro_domain::SystemClock;
+use helsebro_notify::providers::{Provider, SmsGatewaySettings, SmtpSecurity, SmtpSettings};
+use helsebro_notify::sender::{Sender, SenderSettings};
 use helsebro_store::Store;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -103,16 +107,22 @@ enum AuditCommand {
 
 /// Loads the configuration: defaults, then the TOML file, then `HELSEBRO_*` variables.
 fn load_config(common: &Common) -> Result<Config> {
-    let mut fig = Figment::from(Serialized::defaults(ConfigDefaults::default()));
+    let defaults = Config::default();
+    // The configuration keys are the fields of `Config`; other HELSEBRO_* variables
+    // (HELSEBRO_LOG, test settings) are not configuration.
+    let keys: Vec<String> = match serde_json::to_value(&defaults) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let mut fig = Figment::from(Serialized::defaults(&defaults));
     if let Some(path) = &common.config {
         if !path.exists() {
             bail!("the configuration file {} does not exist", path.display());
         }
         fig = fig.merge(Toml::file(path));
     }
-    // Only the configuration keys: other HELSEBRO_* variables (HELSEBRO_LOG, test settings)
-    // are not configuration.
-    fig = fig.merge(Env::prefixed("HELSEBRO_").only(&CONFIG_KEYS));
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    fig = fig.merge(Env::prefixed("HELSEBRO_").only(&keys));
     let mut config: Config = fig.extract().context("the configuration is not valid")?;
     if let Some(data) = &common.data {
         config.data_dir = data.clone();
@@ -123,62 +133,44 @@ fn load_config(common: &Common) -> Result<Config> {
     Ok(config)
 }
 
-const CONFIG_KEYS: [&str; 14] = [
-    "listen",
-    "database_url",
-    "database_max_connections",
-    "public_url",
-    "session_idle_minutes",
-    "session_max_hours",
-    "login_attempts_per_minute",
-    "max_body_bytes",
-    "emergency_access_hours",
-    "trust_forwarded_for",
-    "tls_cert",
-    "tls_key",
-    "organisation_name",
-    "data_dir",
-];
-
-/// Serializable mirror of the defaults, so figment can merge over them.
-#[derive(serde::Serialize)]
-struct ConfigDefaults {
-    listen: String,
-    data_dir: String,
-    database_url: String,
-    database_max_connections: u32,
-    public_url: String,
-    session_idle_minutes: u32,
-    session_max_hours: u32,
-    login_attempts_per_minute: u32,
-    max_body_bytes: usize,
-    emergency_access_hours: u32,
-    trust_forwarded_for: bool,
-    organisation_name: String,
-}
-
-impl Default for ConfigDefaults {
-    fn default() -> Self {
-        let c = Config::default();
-        ConfigDefaults {
-            listen: c.listen.to_string(),
-            data_dir: c.data_dir.display().to_string(),
-            database_url: c.database_url,
-            database_max_connections: c.database_max_connections,
-            public_url: c.public_url,
-            session_idle_minutes: c.session_idle_minutes,
-            session_max_hours: c.session_max_hours,
-            login_attempts_per_minute: c.login_attempts_per_minute,
-            max_body_bytes: c.max_body_bytes,
-            emergency_access_hours: c.emergency_access_hours,
-            trust_forwarded_for: c.trust_forwarded_for,
-            organisation_name: c.organisation_name,
-        }
-    }
+/// The delivery providers the configuration asks for.
+fn providers(c: &Config) -> Result<(Provider, Provider)> {
+    let email = match c.email_provider.as_str() {
+        "smtp" => Provider::smtp(&SmtpSettings {
+            host: c.smtp_host.clone(),
+            port: c.smtp_port,
+            security: match c.smtp_security.as_str() {
+                "none" => SmtpSecurity::None,
+                "tls" => SmtpSecurity::Tls,
+                _ => SmtpSecurity::StartTls,
+            },
+            username: c.smtp_username.clone(),
+            password: c.smtp_password.0.clone(),
+            from: c.smtp_from.clone(),
+        })
+        .map_err(anyhow::Error::msg)?,
+        _ => Provider::DevOutbox,
+    };
+    let sms = match c.sms_provider.as_str() {
+        "http" => Provider::http_sms(SmsGatewaySettings {
+            url: c.sms_url.clone(),
+            auth_header: c.sms_auth_header.0.clone(),
+            content_type: c.sms_content_type.clone(),
+            body_template: c.sms_body_template.clone(),
+            success_contains: c.sms_success_contains.clone(),
+        })
+        .map_err(anyhow::Error::msg)?,
+        _ => Provider::DevOutbox,
+    };
+    Ok((email, sms))
 }
 
 /// Opens the database (creating the data folder for SQLite) and migrates it.
 async fn open(config: &Config) -> Result<App> {
+    Ok(open_store(config).await?.1)
+}
+
+async fn open_store(config: &Config) -> Result<(Store, App)> {
     if config.database_url.trim().is_empty() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!(
@@ -197,7 +189,7 @@ async fn open(config: &Config) -> Result<App> {
         .migrate()
         .await
         .context("could not migrate the database")?;
-    Ok(App::new(store, config.clone()))
+    Ok((store.clone(), App::new(store, config.clone())))
 }
 
 fn role_label(role: Role) -> &'static str {
@@ -209,7 +201,8 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
     if let Some(l) = listen {
         config.listen = l;
     }
-    let app = open(&config).await?;
+    let (email, sms) = providers(&config)?;
+    let (store, app) = open_store(&config).await?;
     if demo {
         let fixed = std::env::var("HELSEBRO_DEMO_PASSWORD")
             .ok()
@@ -247,6 +240,18 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
     if !config.public_url.is_empty() {
         println!("Users reach it at {}", config.public_url);
     }
+
+    println!(
+        "E-mail goes to: {}. SMS goes to: {}.",
+        email.describe(),
+        sms.describe()
+    );
+    let settings = SenderSettings {
+        lease: jiff::SignedDuration::from_secs(i64::from(config.outbox_lease_seconds)),
+        max_attempts: i64::from(config.outbox_max_attempts),
+        ..SenderSettings::default()
+    };
+    tokio::spawn(Sender::new(store, Arc::new(SystemClock), email, sms, settings).run());
 
     let housekeeping = app.clone();
     tokio::spawn(async move {
@@ -304,6 +309,8 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // One crypto stack: rustls with aws-lc-rs, for TLS in and out (HTTPS, SMTP, SMS gateway).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HELSEBRO_LOG")

@@ -8,12 +8,14 @@
 
 mod audit;
 mod org;
+mod outbox;
 mod patients;
 mod sessions;
 mod staff;
 
 pub use audit::{AuditFilter, NewAuditEntry};
 pub use org::{Organisation, Unit, UnitKind};
+pub use outbox::{NewMessage, OutboxChannel, OutboxMessage};
 pub use patients::{CareTeamMember, EmergencyGrant, Patient, PatientSummary};
 pub use sessions::{Session, SessionStage};
 pub use staff::{NewStaff, Staff, StaffChange};
@@ -159,6 +161,10 @@ pub(crate) fn ms(t: Timestamp) -> i64 {
 
 pub(crate) fn ts(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(format!("timestamp {ms}: {e}")))
+}
+
+pub(crate) fn opt_ts(ms: Option<i64>) -> Result<Option<Timestamp>> {
+    ms.map(ts).transpose()
 }
 
 pub(crate) fn uuid(s: &str) -> Result<Uuid> {

@@ -1,0 +1,116 @@
+# Helsebro notifications – English. Every key must also exist in nb.ftl and nn.ftl.
+#
+# Write short, plain sentences; many recipients are elderly. Never a diagnosis or health
+# information. The service area ($sender) is named only when the municipality allows it; the
+# code fills it in. SMS: use only characters of the GSM alphabet (no curly quotes or dashes),
+# or the message costs more. The code adds the cannot-be-replied-to sentence and the support
+# phone number.
+
+## Date and time, always Norwegian time (Europe/Oslo)
+
+weekday-1 = Monday
+weekday-2 = Tuesday
+weekday-3 = Wednesday
+weekday-4 = Thursday
+weekday-5 = Friday
+weekday-6 = Saturday
+weekday-7 = Sunday
+month-1 = January
+month-2 = February
+month-3 = March
+month-4 = April
+month-5 = May
+month-6 = June
+month-7 = July
+month-8 = August
+month-9 = September
+month-10 = October
+month-11 = November
+month-12 = December
+# Tuesday 24 November at 10:30
+datetime = { $weekday } { $day } { $month } at { $hour }:{ $minute }
+
+## Common
+
+# Used for $sender when the service area may be named.
+sender-with-service-area = { $service_area }, { $organisation }
+no-reply = This message cannot be replied to.
+support-sms = Questions? Call { $phone }.
+support-email = If you have questions, you can call us on { $phone }.
+email-greeting = Hello,
+email-signature =
+    Kind regards
+    { $organisation }
+
+## SMS
+
+sms-invitation = { $sender }: You have a video appointment on { $time }. Open the link a few minutes before: { $link }
+sms-reminder-ten-days = { $sender }: A reminder of your video appointment on { $time }. Open the link a few minutes before: { $link }
+sms-reminder-day-before = { $sender }: Remember your video appointment on { $time }. Open the link a few minutes before: { $link }
+sms-self-test = You can test your equipment before the appointment: { $self_test_link }
+sms-changed = { $sender }: Your video appointment has been moved from { $previous_time } to { $time }. Open the link a few minutes before: { $link }
+sms-cancelled = { $sender }: Your video appointment on { $time } has been cancelled.
+sms-task-reminder = { $sender }: You have a task waiting in Helsebro. Open the link: { $link }
+sms-one-time-code = Helsebro: Your code is { $code }. It is valid for { $minutes } minutes. Do not give the code to anyone.
+
+## E-mail (plain text)
+
+email-self-test =
+    You can test your equipment before the appointment, to check that your camera, microphone and sound work:
+    { $self_test_link }
+
+email-invitation-subject = Video appointment on { $time }
+email-invitation-body =
+    You have a video appointment with { $sender }.
+
+    Time: { $time }
+
+    Open this link a few minutes before the appointment:
+    { $link }
+
+email-reminder-ten-days-subject = Reminder: video appointment on { $time }
+email-reminder-ten-days-body =
+    This is a reminder of your video appointment with { $sender }.
+
+    Time: { $time }
+
+    Open this link a few minutes before the appointment:
+    { $link }
+
+email-reminder-day-before-subject = Remember your video appointment on { $time }
+email-reminder-day-before-body =
+    Remember your video appointment with { $sender }.
+
+    Time: { $time }
+
+    Open this link a few minutes before the appointment:
+    { $link }
+
+email-changed-subject = New time for your video appointment
+email-changed-body =
+    Your video appointment with { $sender } has been moved.
+
+    New time: { $time }
+    Old time: { $previous_time }
+
+    Open this link a few minutes before the appointment:
+    { $link }
+
+email-cancelled-subject = Your video appointment has been cancelled
+email-cancelled-body =
+    Your video appointment with { $sender } has been cancelled.
+
+    Time: { $time }
+
+email-task-reminder-subject = You have a task in Helsebro
+email-task-reminder-body =
+    You have a task from { $sender } waiting in Helsebro.
+
+    Open this link to see it:
+    { $link }
+
+email-one-time-code-subject = Your code for Helsebro
+email-one-time-code-body =
+    Your code is { $code }. It is valid for { $minutes } minutes.
+
+    Do not give the code to anyone.
