@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod notifications;
 pub mod patients;
 pub mod secrets;
 
@@ -24,8 +25,8 @@ use helsebro_store::Store;
 /// app crate, so no handler can reach patient data around the access checks).
 pub mod types {
     pub use helsebro_store::{
-        AuditFilter, CareTeamMember, EmergencyGrant, Organisation, Patient, PatientSummary,
-        SessionStage, StaffChange, Unit, UnitKind,
+        AuditFilter, CareTeamMember, EmergencyGrant, Organisation, OutboxChannel, OutboxMessage,
+        Patient, PatientSummary, SessionStage, StaffChange, Unit, UnitKind,
     };
 }
 

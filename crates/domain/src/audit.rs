@@ -31,10 +31,11 @@ pub enum AuditAction {
     UnitChanged,
     SettingsChanged,
     AuditSearched,
+    TestMessageSent,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::LoginRateLimited,
@@ -51,6 +52,7 @@ impl AuditAction {
         AuditAction::UnitChanged,
         AuditAction::SettingsChanged,
         AuditAction::AuditSearched,
+        AuditAction::TestMessageSent,
     ];
 
     pub fn code(self) -> &'static str {
@@ -71,6 +73,7 @@ impl AuditAction {
             AuditAction::UnitChanged => "unit.changed",
             AuditAction::SettingsChanged => "settings.changed",
             AuditAction::AuditSearched => "audit.searched",
+            AuditAction::TestMessageSent => "notify.test_sent",
         }
     }
 

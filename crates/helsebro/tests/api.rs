@@ -833,6 +833,8 @@ async fn openapi_documents_every_api_route() {
         "/api/v1/organisation",
         "/api/v1/audit",
         "/api/v1/audit/verify",
+        "/api/v1/outbox",
+        "/api/v1/outbox/test",
     ] {
         assert!(paths.contains_key(p), "{p} is documented");
     }
@@ -1055,4 +1057,98 @@ async fn service_areas_are_managed_by_administrators_only() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn administrators_send_a_test_message_and_see_the_outbox() {
+    use helsebro_notify::providers::Provider;
+    use helsebro_notify::sender::{Sender, SenderSettings};
+    let s = TestServer::start().await;
+    s.add_staff("admin2", &[Role::Administrator]).await;
+    s.add_staff("leder", &[Role::ServiceOwner]).await;
+    let (adm, csrf) = s.login("admin2").await;
+    let send = |channel: &'static str, recipient: &'static str| {
+        adm.post(s.url("/api/v1/outbox/test"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"channel": channel, "recipient": recipient, "language": "nn"}))
+            .send()
+    };
+    assert_eq!(send("sms", "912 34 567").await.unwrap().status(), 202);
+    assert_eq!(
+        send("email", "it@fjordvik.example").await.unwrap().status(),
+        202
+    );
+    assert_eq!(
+        send("sms", "12").await.unwrap().status(),
+        422,
+        "a phone number that cannot be one"
+    );
+    assert_eq!(send("email", "not-an-address").await.unwrap().status(), 422);
+    assert_eq!(send("pigeon", "x").await.unwrap().status(), 422);
+
+    let outbox: Value = adm
+        .get(s.url("/api/v1/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let messages = outbox["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "refused requests queued nothing");
+    let sms = messages.iter().find(|m| m["channel"] == "sms").unwrap();
+    assert_eq!(sms["recipient"], "+4791234567");
+    assert_eq!(sms["status"], "queued");
+    assert!(
+        sms["body"].as_str().unwrap().contains("testmelding"),
+        "nynorsk text: {sms}"
+    );
+
+    // The development outbox "delivers" by keeping them.
+    let sender = Sender::new(
+        s.store.clone(),
+        std::sync::Arc::new(s.clock.clone()),
+        Provider::DevOutbox,
+        Provider::DevOutbox,
+        SenderSettings::default(),
+    );
+    assert_eq!(sender.run_once().await.unwrap(), 2);
+    let page = adm
+        .get(s.url("/admin/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("+4791234567") && page.contains("development outbox"),
+        "the viewer shows them"
+    );
+
+    let (leder, _) = s.login("leder").await;
+    assert_eq!(
+        leder
+            .get(s.url("/api/v1/outbox"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        leder
+            .get(s.url("/admin/outbox"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let filter = helsebro_app::types::AuditFilter {
+        action: Some("notify.test_sent".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(s.store.search_audit(&filter).await.unwrap().len(), 2);
 }

@@ -86,7 +86,7 @@ async fn serve_answers_healthz_and_prints_logins() {
     let url = common::fresh_database_url(dir.path()).await;
     let started = Instant::now();
     let (_server, base, printed) = serve(dir.path(), &url, true);
-    let c = reqwest::Client::new();
+    let c = common::http_client();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(r) = c.get(format!("{base}/healthz")).send().await {
@@ -146,7 +146,7 @@ async fn first_start_creates_an_administrator() {
         .find(|l| l.contains(" / "))
         .expect("the administrator's login is printed");
     let (user, password) = line.trim().split_once(" / ").unwrap();
-    let res = reqwest::Client::new()
+    let res = common::http_client()
         .post(format!("{base}/api/v1/auth/login"))
         .json(&serde_json::json!({"username": user, "password": password}))
         .send()
@@ -202,7 +202,7 @@ async fn audit_verify_fails_after_one_row_is_altered() {
 
     {
         let (_server, base, _) = serve(dir.path(), &url, false);
-        let c = reqwest::Client::new();
+        let c = common::http_client();
         for password in ["wrong-password-1", "a-long-cli-password"] {
             c.post(format!("{base}/api/v1/auth/login"))
                 .json(&serde_json::json!({"username": "kari", "password": password}))

@@ -116,6 +116,10 @@ impl Tr {
     pub fn t1(&self, key: &str, name: &str, value: &str) -> String {
         translations().get_with(self.lang, key, &[(name, value)])
     }
+
+    pub fn t2(&self, key: &str, a: (&str, &str), b: (&str, &str)) -> String {
+        translations().get_with(self.lang, key, &[a, b])
+    }
 }
 
 #[cfg(test)]
@@ -168,7 +172,7 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for marker in [".t(\"", ".t1(\"", "tkey(\""] {
+                for marker in [".t(\"", ".t1(\"", ".t2(\"", "tkey(\""] {
                     for piece in text.split(marker).skip(1) {
                         if let Some(end) = piece.find('"') {
                             used.insert(piece[..end].to_owned());

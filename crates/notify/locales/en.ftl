@@ -52,6 +52,7 @@ sms-changed = { $sender }: Your video appointment has been moved from { $previou
 sms-cancelled = { $sender }: Your video appointment on { $time } has been cancelled.
 sms-task-reminder = { $sender }: You have a task waiting in Helsebro. Open the link: { $link }
 sms-one-time-code = Helsebro: Your code is { $code }. It is valid for { $minutes } minutes. Do not give the code to anyone.
+sms-test = { $sender }: This is a test message from Helsebro. You do not need to do anything.
 
 ## E-mail (plain text)
 
@@ -114,3 +115,9 @@ email-one-time-code-body =
     Your code is { $code }. It is valid for { $minutes } minutes.
 
     Do not give the code to anyone.
+
+email-test-subject = Test message from Helsebro
+email-test-body =
+    This is a test message from { $sender }. It shows that e-mail from Helsebro gets through.
+
+    You do not need to do anything.

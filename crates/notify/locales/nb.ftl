@@ -52,6 +52,7 @@ sms-changed = { $sender }: Videotimen din er flyttet fra { $previous_time } til 
 sms-cancelled = { $sender }: Videotimen din { $time } er avlyst.
 sms-task-reminder = { $sender }: Du har en oppgave som venter i Helsebro. Åpne lenken: { $link }
 sms-one-time-code = Helsebro: Koden din er { $code }. Den gjelder i { $minutes } minutter. Ikke gi koden til andre.
+sms-test = { $sender }: Dette er en testmelding fra Helsebro. Du trenger ikke gjøre noe.
 
 ## E-post (ren tekst)
 
@@ -114,3 +115,9 @@ email-one-time-code-body =
     Koden din er { $code }. Den gjelder i { $minutes } minutter.
 
     Ikke gi koden til andre.
+
+email-test-subject = Testmelding fra Helsebro
+email-test-body =
+    Dette er en testmelding fra { $sender }. Den viser at e-post fra Helsebro kommer fram.
+
+    Du trenger ikke gjøre noe.

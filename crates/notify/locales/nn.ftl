@@ -52,6 +52,7 @@ sms-changed = { $sender }: Videotimen din er flytt frå { $previous_time } til {
 sms-cancelled = { $sender }: Videotimen din { $time } er avlyst.
 sms-task-reminder = { $sender }: Du har ei oppgåve som ventar i Helsebro. Opne lenkja: { $link }
 sms-one-time-code = Helsebro: Koden din er { $code }. Koden gjeld i { $minutes } minutt. Ikkje gi koden til andre.
+sms-test = { $sender }: Dette er ei testmelding frå Helsebro. Du treng ikkje gjere noko.
 
 ## E-post (rein tekst)
 
@@ -114,3 +115,9 @@ email-one-time-code-body =
     Koden din er { $code }. Koden gjeld i { $minutes } minutt.
 
     Ikkje gi koden til andre.
+
+email-test-subject = Testmelding frå Helsebro
+email-test-body =
+    Dette er ei testmelding frå { $sender }. Ho viser at e-post frå Helsebro kjem fram.
+
+    Du treng ikkje gjere noko.

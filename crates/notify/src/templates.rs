@@ -63,10 +63,12 @@ pub enum MessageKind {
     TaskReminder,
     /// A one-time code. Needs `code`.
     OneTimeCode,
+    /// A test message an administrator sends to check that delivery works. Needs nothing more.
+    Test,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         MessageKind::Invitation,
         MessageKind::ReminderTenDays,
         MessageKind::ReminderDayBefore,
@@ -74,6 +76,7 @@ impl MessageKind {
         MessageKind::Cancelled,
         MessageKind::TaskReminder,
         MessageKind::OneTimeCode,
+        MessageKind::Test,
     ];
 
     /// The part of the Fluent message ids that names the kind.
@@ -86,6 +89,7 @@ impl MessageKind {
             MessageKind::Cancelled => "cancelled",
             MessageKind::TaskReminder => "task-reminder",
             MessageKind::OneTimeCode => "one-time-code",
+            MessageKind::Test => "test",
         }
     }
 
@@ -455,7 +459,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 2 * 7 * 2 * 3);
+        assert_eq!(checked, 2 * MessageKind::ALL.len() * 2 * 3);
     }
 
     #[test]

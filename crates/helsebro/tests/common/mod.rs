@@ -16,6 +16,13 @@ use std::sync::{Arc, Mutex};
 
 pub const PASSWORD: &str = "a-long-test-password";
 
+/// A plain HTTP client. reqwest shares its TLS stack with the notification crate (rustls
+/// with aws-lc-rs, no built-in provider), so the provider is installed first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// Which database the suite runs against.
 pub fn backend() -> &'static str {
     match std::env::var("HELSEBRO_TEST_DB").as_deref() {
@@ -106,6 +113,7 @@ impl TestServer {
 
     /// A browser-like client: keeps cookies, does not follow redirects.
     pub fn client(&self) -> reqwest::Client {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         reqwest::Client::builder()
             .cookie_store(true)
             .redirect(Policy::none())

@@ -9,8 +9,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use helsebro_app::AppError;
 use helsebro_app::admin::{SettingsInput, StaffInput, StaffView};
-use helsebro_app::types::{AuditFilter, StaffChange, Unit, UnitKind};
-use helsebro_domain::{AuditEntry, Permission, Role};
+use helsebro_app::notifications::OutboxView;
+use helsebro_app::types::{AuditFilter, OutboxChannel, StaffChange, Unit, UnitKind};
+use helsebro_domain::{AuditEntry, Language, Permission, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -278,4 +279,52 @@ pub async fn verify_audit(
             problem: Some(br.to_string()),
         },
     }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct OutboxQuery {
+    /// At most this many messages, newest first (1–1000, default 100).
+    pub limit: Option<i64>,
+}
+
+/// The notification outbox: counts by status and the newest messages with the provider's
+/// answer (administrators). In demo mode this is the development outbox: nothing leaves.
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "admin", security(("session" = [])), params(OutboxQuery),
+    responses((status = 200, body = OutboxView), (status = 403, body = ErrorBody)))]
+pub async fn outbox(
+    State(state): State<AppState>,
+    Staff(p, _): Staff,
+    Query(q): Query<OutboxQuery>,
+) -> Result<Json<OutboxView>, ApiError> {
+    Ok(Json(state.app.outbox(&p, q.limit.unwrap_or(100)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TestMessage {
+    /// `email` or `sms`.
+    pub channel: String,
+    /// An e-mail address or a phone number (with country code, or 8 digits for Norway).
+    pub recipient: String,
+    #[serde(default)]
+    pub language: Language,
+}
+
+/// Queue a test message through the configured provider, to check delivery (administrators).
+#[utoipa::path(post, path = "/api/v1/outbox/test", tag = "admin", security(("session" = [])), request_body = TestMessage,
+    responses((status = 202), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn send_test_message(
+    State(state): State<AppState>,
+    Staff(p, ctx): Staff,
+    ApiJson(m): ApiJson<TestMessage>,
+) -> Result<StatusCode, ApiError> {
+    let channel = match m.channel.as_str() {
+        "email" => OutboxChannel::Email,
+        "sms" => OutboxChannel::Sms,
+        _ => return Err(AppError::invalid("channel", "choose email or sms").into()),
+    };
+    state
+        .app
+        .send_test_message(&p, channel, &m.recipient, m.language, &ctx.ip)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
 }

@@ -72,6 +72,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::get_settings, admin::put_settings))
         .routes(routes!(admin::search_audit))
         .routes(routes!(admin::verify_audit))
+        .routes(routes!(admin::outbox))
+        .routes(routes!(admin::send_test_message))
 }
 
 /// The OpenAPI document (also used by tests and the `openapi` command).

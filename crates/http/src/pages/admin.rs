@@ -10,8 +10,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use helsebro_app::AppError;
 use helsebro_app::admin::{SettingsInput, StaffInput};
-use helsebro_app::types::{AuditFilter, Organisation, StaffChange, UnitKind};
-use helsebro_domain::{AuditAction, Permission, Role};
+use helsebro_app::types::{AuditFilter, Organisation, OutboxChannel, StaffChange, UnitKind};
+use helsebro_domain::{AuditAction, Language, Permission, Role};
 use helsebro_i18n::Tr;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -431,4 +431,87 @@ pub async fn emergency_reviewed(
 ) -> Result<Response, PageError> {
     state.app.mark_emergency_reviewed(&p, grant_id).await?;
     Ok(Redirect::to("/audit?done=reviewed").into_response())
+}
+
+struct OutboxRow {
+    created: String,
+    kind: String,
+    channel: &'static str,
+    recipient: String,
+    status: String,
+    attempts: i64,
+    answer: String,
+    subject: String,
+    body: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_outbox.html")]
+struct OutboxPage {
+    l: Layout,
+    providers: String,
+    counts: Vec<(String, i64)>,
+    messages: Vec<OutboxRow>,
+    language_options: Vec<(&'static str, &'static str, bool)>,
+}
+
+pub async fn outbox_page(
+    State(state): State<AppState>,
+    Staff(p, ctx): Staff,
+) -> Result<Response, PageError> {
+    let view = state.app.outbox(&p, 200).await?;
+    let l = Layout::new(&state, &ctx, tkey("outbox-title")).await;
+    let cfg = state.app.config();
+    let providers = l.i.t2(
+        "outbox-providers",
+        ("email", &cfg.email_provider),
+        ("sms", &cfg.sms_provider),
+    );
+    let language_options = super::language_options(ctx.lang);
+    render(&OutboxPage {
+        providers,
+        counts: view.counts,
+        messages: view
+            .messages
+            .into_iter()
+            .map(|m| OutboxRow {
+                created: oslo(m.created_at),
+                kind: m.kind,
+                channel: m.channel.code(),
+                recipient: m.recipient,
+                status: m.status,
+                attempts: m.attempts,
+                answer: m.last_answer,
+                subject: m.subject,
+                body: m.body,
+            })
+            .collect(),
+        language_options,
+        l,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct TestMessageForm {
+    channel: String,
+    recipient: String,
+    language: String,
+}
+
+pub async fn outbox_test(
+    State(state): State<AppState>,
+    Staff(p, ctx): Staff,
+    super::PageForm(f): super::PageForm<TestMessageForm>,
+) -> Result<Response, PageError> {
+    let channel = match f.channel.as_str() {
+        "email" => OutboxChannel::Email,
+        "sms" => OutboxChannel::Sms,
+        _ => return Err(AppError::invalid("channel", "choose email or sms").into()),
+    };
+    let language = Language::parse(&f.language).unwrap_or_default();
+    state
+        .app
+        .send_test_message(&p, channel, &f.recipient, language, &ctx.ip)
+        .await?;
+    Ok(Redirect::to("/admin/outbox?done=queued").into_response())
 }

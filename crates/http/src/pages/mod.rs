@@ -58,6 +58,8 @@ pub fn router() -> Router<AppState> {
             "/admin/settings",
             get(admin::settings_page).post(admin::settings_save),
         )
+        .route("/admin/outbox", get(admin::outbox_page))
+        .route("/admin/outbox/test", post(admin::outbox_test))
         .route("/audit", get(admin::audit_page))
         .route(
             "/audit/emergency/{grant_id}/reviewed",
@@ -138,6 +140,7 @@ impl Layout {
                 "reviewed" => Some(tkey("done-reviewed")),
                 "registered" => Some(tkey("done-registered")),
                 "team" => Some(tkey("done-team")),
+                "queued" => Some(tkey("done-queued")),
                 _ => None,
             })
             .map(|k| i.t(k));

@@ -43,6 +43,7 @@ pub async fn home(
         shortcuts.push(("/admin/staff", l.i.t("nav-staff")));
         shortcuts.push(("/admin/units", l.i.t("nav-units")));
         shortcuts.push(("/admin/settings", l.i.t("nav-settings")));
+        shortcuts.push(("/admin/outbox", l.i.t("nav-outbox")));
     }
     if p.can(Permission::ReadAuditLog) {
         shortcuts.push(("/audit", l.i.t("nav-audit")));
