@@ -140,11 +140,23 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
   test('admin pages (admin)', async () => {
     const page = await newPage();
     await login(page, base, 'admin');
-    for (const p of ['/admin/staff', '/admin/units', '/admin/settings']) {
+    const pages = [
+      ['/admin/staff', '/admin/staff'],
+      ['/admin/units', '/admin/units'],
+      ['/admin/settings', '/admin/settings'],
+      ['/admin/outbox', '/admin/outbox/test'],
+    ];
+    for (const [p, form] of pages) {
       await open(page, `${base}${p}`);
-      await page.locator(`form[action="${p}"]`).waitFor();
+      await page.locator(`form[action="${form}"]`).waitFor();
       await checkPage(page, p.slice(1).replace('/', '-'));
     }
+    // The outbox with a message in it (the development outbox keeps it).
+    await page.locator('#recipient').fill('it@fjordvik.example');
+    await page.locator('form[action="/admin/outbox/test"] button[type="submit"]').click();
+    await page.waitForURL((u) => u.pathname === '/admin/outbox' && u.search.includes('done=queued'));
+    await page.locator('table.list tbody tr').first().waitFor();
+    await checkPage(page, 'admin-outbox-with-message');
   });
 
   test('audit page (personvern)', async () => {
