@@ -387,3 +387,70 @@ impl NowTs for FakeClock {
         helsebro_domain::Clock::now(self)
     }
 }
+
+#[tokio::test]
+async fn reminders_fire_at_their_moment_across_daylight_saving() {
+    use helsebro_notify::schedule::{ReminderPolicy, oslo, reminder_times};
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path()).await;
+    // Booked on 1 March for Monday 30 March 10:00; summer time starts on Sunday 29 March.
+    let booked: Timestamp = "2026-03-01T09:00:00Z".parse().unwrap();
+    let start: Timestamp = "2026-03-30T08:00:00Z".parse().unwrap();
+    let clock = FakeClock::new(booked);
+    let times = reminder_times(start, booked, &ReminderPolicy::default(), &oslo());
+    let messages: Vec<NewMessage> = times
+        .iter()
+        .map(|(kind, when)| NewMessage {
+            channel: OutboxChannel::Sms,
+            recipient: "+4791234567".into(),
+            subject: String::new(),
+            body: format!("{kind:?}"),
+            calendar: None,
+            kind: format!("{kind:?}"),
+            not_before: *when,
+            dedupe_key: Some(format!("appointment-1-{kind:?}")),
+        })
+        .collect();
+    store
+        .enqueue_messages(&messages, None, booked)
+        .await
+        .unwrap();
+    let sender = Sender::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        Provider::DevOutbox,
+        Provider::DevOutbox,
+        SenderSettings::default(),
+    );
+
+    let mut fired = Vec::new();
+    for (_, when) in &times {
+        clock.set(*when - SignedDuration::from_secs(1));
+        assert_eq!(
+            sender.run_once().await.unwrap(),
+            0,
+            "nothing a second early"
+        );
+        clock.set(*when);
+        assert_eq!(sender.run_once().await.unwrap(), 1, "due at {when}");
+        fired.push(
+            store
+                .recent_messages(10)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.status == "sent")
+                .count(),
+        );
+    }
+    assert_eq!(fired, vec![1, 2]);
+    // 12:00 local both times: 11:00 UTC in winter, 10:00 UTC in summer.
+    assert_eq!(
+        times[0].1,
+        "2026-03-20T11:00:00Z".parse::<Timestamp>().unwrap()
+    );
+    assert_eq!(
+        times[1].1,
+        "2026-03-29T10:00:00Z".parse::<Timestamp>().unwrap()
+    );
+}

@@ -7,6 +7,7 @@
 
 pub mod ics;
 pub mod providers;
+pub mod schedule;
 pub mod sender;
 pub mod sms;
 pub mod templates;
