@@ -81,20 +81,14 @@ pub(crate) async fn enqueue_in(
     m: &NewMessage,
     now: Timestamp,
 ) -> Result<Option<Uuid>> {
-    if let Some(key) = &m.dedupe_key {
-        let existing = sqlx::query("SELECT id FROM outbox WHERE dedupe_key = $1")
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if existing.is_some() {
-            return Ok(None);
-        }
-    }
     let id = new_id();
-    sqlx::query(
+    // ON CONFLICT on the dedupe key: a message queued twice (even by two processes at once)
+    // stays one row. Messages without a key never conflict.
+    let done = sqlx::query(
         "INSERT INTO outbox (id, channel, recipient, subject, body, calendar, kind, status, attempts, \
          next_attempt_at, last_answer, created_at, dedupe_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, '', $9, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, '', $9, $10) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(id.to_string())
     .bind(m.channel.code())
@@ -107,9 +101,8 @@ pub(crate) async fn enqueue_in(
     .bind(ms(now))
     .bind(m.dedupe_key.as_deref())
     .execute(&mut *conn)
-    .await
-    .map_err(|e| StoreError::conflict_or(e, "that message"))?;
-    Ok(Some(id))
+    .await?;
+    Ok((done.rows_affected() == 1).then_some(id))
 }
 
 impl Store {
