@@ -45,6 +45,20 @@ pub struct RequestCtx {
     pub is_api: bool,
 }
 
+impl RequestCtx {
+    /// The context of a request turned away before it was fully resolved.
+    fn bare(lang: Language, ip: String, path: String, is_api: bool) -> RequestCtx {
+        RequestCtx {
+            session: None,
+            lang,
+            csrf: String::new(),
+            ip,
+            path,
+            is_api,
+        }
+    }
+}
+
 fn client_ip(req: &Request, trust_forwarded: bool) -> String {
     let forwarded = req
         .headers()
@@ -109,15 +123,7 @@ pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) ->
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "session lookup failed");
-                let lang = Language::default();
-                let bare = RequestCtx {
-                    session: None,
-                    lang,
-                    csrf: String::new(),
-                    ip,
-                    path,
-                    is_api,
-                };
+                let bare = RequestCtx::bare(Language::default(), ip, path, is_api);
                 return with_ctx(
                     ApiOrPage(is_api, AppError::Internal("session lookup failed".into())),
                     bare,
@@ -172,14 +178,7 @@ pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) ->
             let bytes = match to_bytes(body, app.config().max_body_bytes).await {
                 Ok(b) => b,
                 Err(_) => {
-                    let bare = RequestCtx {
-                        session: None,
-                        lang,
-                        csrf: String::new(),
-                        ip,
-                        path,
-                        is_api,
-                    };
+                    let bare = RequestCtx::bare(lang, ip, path, is_api);
                     return with_ctx(
                         ApiOrPage(is_api, AppError::invalid("body", "the form is too large")),
                         bare,
@@ -201,14 +200,7 @@ pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) ->
             let forbidden = AppError::Forbidden(
                 "the request lacks a valid CSRF token; reload the page and try again",
             );
-            let bare = RequestCtx {
-                session: None,
-                lang,
-                csrf: String::new(),
-                ip,
-                path,
-                is_api,
-            };
+            let bare = RequestCtx::bare(lang, ip, path, is_api);
             return with_ctx(ApiOrPage(is_api, forbidden), bare);
         }
     }
