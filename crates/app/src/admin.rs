@@ -8,7 +8,8 @@ use crate::error::{AppError, FieldError, Result};
 use helsebro_domain::patient::{is_plausible_email, normalise_phone};
 use helsebro_domain::{AuditAction, AuditEntry, AuditOutcome, ChainBreak, Permission, Role};
 use helsebro_store::{
-    AuditFilter, EmergencyGrant, NewAuditEntry, NewStaff, Organisation, StaffChange, Unit, UnitKind,
+    AuditFilter, EmergencyGrant, NewAuditEntry, NewStaff, NoticeSettings, Organisation,
+    StaffChange, Unit, UnitKind,
 };
 use uuid::Uuid;
 
@@ -46,6 +47,9 @@ pub struct SettingsInput {
     pub support_email: String,
     pub support_hours: String,
     pub totp_roles: Vec<Role>,
+    /// Reminder settings; left out, they stay as they are.
+    #[serde(default)]
+    pub notices: Option<NoticeSettings>,
 }
 
 fn entry(p: &StaffPrincipal, action: AuditAction, object: String, ip: &str) -> NewAuditEntry {
@@ -155,6 +159,22 @@ impl App {
                 message: "say when support answers (at most 200 characters)".into(),
             });
         }
+        let notices = match &input.notices {
+            Some(n) => {
+                let time = n.reminder_time.trim();
+                if jiff::civil::Time::strptime("%H:%M", time).is_err() {
+                    errors.push(FieldError {
+                        field: "reminder_time".into(),
+                        message: "give the time as HH:MM, e.g. 12:00".into(),
+                    });
+                }
+                NoticeSettings {
+                    reminder_time: time.to_owned(),
+                    ..n.clone()
+                }
+            }
+            None => self.organisation().await?.notices,
+        };
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -167,6 +187,7 @@ impl App {
             support_email: input.support_email.trim().to_owned(),
             support_hours: input.support_hours.trim().to_owned(),
             totp_roles: roles,
+            notices,
         };
         let e = entry(p, AuditAction::SettingsChanged, "organisation".into(), ip);
         Ok(self

@@ -25,8 +25,8 @@ use helsebro_store::Store;
 /// app crate, so no handler can reach patient data around the access checks).
 pub mod types {
     pub use helsebro_store::{
-        AuditFilter, CareTeamMember, EmergencyGrant, Organisation, OutboxChannel, OutboxMessage,
-        Patient, PatientSummary, SessionStage, StaffChange, Unit, UnitKind,
+        AuditFilter, CareTeamMember, EmergencyGrant, NoticeSettings, Organisation, OutboxChannel,
+        OutboxMessage, Patient, PatientSummary, SessionStage, StaffChange, Unit, UnitKind,
     };
 }
 

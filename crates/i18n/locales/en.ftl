@@ -129,6 +129,11 @@ settings-org-name = Name of the organisation
 settings-support-phone = Support phone number
 settings-support-email = Support email
 settings-support-hours = Support opening hours
+settings-notices = Reminders to patients
+settings-reminder-ten-days = A reminder ten days before the appointment
+settings-reminder-day-before = A reminder the day before, with a link to the equipment test
+settings-reminder-time = Time of day the reminders are sent
+settings-name-service-area = Messages may name the service area (otherwise only the organisation's name)
 settings-totp-roles = Roles that must use two-factor login
 
 audit-title = Access log

@@ -129,6 +129,11 @@ settings-org-name = Organisasjonens navn
 settings-support-phone = Telefon til brukerstøtte
 settings-support-email = E-post til brukerstøtte
 settings-support-hours = Åpningstid for brukerstøtte
+settings-notices = Påminnelser til pasienter
+settings-reminder-ten-days = Påminnelse ti dager før timen
+settings-reminder-day-before = Påminnelse dagen før timen, med lenke til utstyrstesten
+settings-reminder-time = Klokkeslett påminnelsene sendes
+settings-name-service-area = Meldingene kan nevne tjenesteområdet (ellers bare kommunens navn)
 settings-totp-roles = Roller som må bruke tofaktorinnlogging
 
 audit-title = Tilgangslogg

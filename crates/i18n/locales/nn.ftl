@@ -129,6 +129,11 @@ settings-org-name = Namnet på organisasjonen
 settings-support-phone = Telefon til brukarstøtta
 settings-support-email = E-post til brukarstøtta
 settings-support-hours = Opningstid for brukarstøtta
+settings-notices = Påminningar til pasientar
+settings-reminder-ten-days = Påminning ti dagar før timen
+settings-reminder-day-before = Påminning dagen før timen, med lenkje til utstyrstesten
+settings-reminder-time = Klokkeslett påminningane blir sende
+settings-name-service-area = Meldingane kan nemne tenesteområdet (elles berre namnet på kommunen)
 settings-totp-roles = Roller som må bruke tofaktorinnlogging
 
 audit-title = Tilgangslogg

@@ -14,7 +14,7 @@ mod sessions;
 mod staff;
 
 pub use audit::{AuditFilter, NewAuditEntry};
-pub use org::{Organisation, Unit, UnitKind};
+pub use org::{NoticeSettings, Organisation, Unit, UnitKind};
 pub use outbox::{NewMessage, OutboxChannel, OutboxMessage};
 pub use patients::{CareTeamMember, EmergencyGrant, Patient, PatientSummary};
 pub use sessions::{Session, SessionStage};

@@ -16,6 +16,32 @@ pub struct Organisation {
     pub support_hours: String,
     /// Roles that must use two-factor login.
     pub totp_roles: Vec<Role>,
+    /// Which reminders patients get, and when.
+    pub notices: NoticeSettings,
+}
+
+/// Notification settings of the organisation (NT-1).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct NoticeSettings {
+    /// A reminder ten days before an appointment.
+    pub reminder_ten_days: bool,
+    /// A reminder the day before, with the self-test link.
+    pub reminder_day_before: bool,
+    /// Local time (Europe/Oslo) the reminders go out, `HH:MM`.
+    pub reminder_time: String,
+    /// Whether messages may name the service area (off: only the organisation is named).
+    pub name_service_area: bool,
+}
+
+impl Default for NoticeSettings {
+    fn default() -> Self {
+        NoticeSettings {
+            reminder_ten_days: true,
+            reminder_day_before: true,
+            reminder_time: "12:00".into(),
+            name_service_area: false,
+        }
+    }
 }
 
 impl Organisation {
@@ -34,6 +60,7 @@ impl Organisation {
                         || matches!(r, Role::Administrator | Role::DataProtectionOfficer)
                 })
                 .collect(),
+            notices: NoticeSettings::default(),
         }
     }
 }
@@ -92,7 +119,8 @@ impl Store {
     /// The organisation's settings; `None` before first start-up has created them.
     pub async fn organisation(&self) -> Result<Option<Organisation>> {
         let row = sqlx::query(
-            "SELECT name, support_phone, support_email, support_hours, totp_roles FROM organisation LIMIT 1",
+            "SELECT name, support_phone, support_email, support_hours, totp_roles, reminder_ten_days, \
+             reminder_day_before, reminder_time, name_service_area FROM organisation LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await?;
@@ -104,6 +132,12 @@ impl Store {
                 support_email: r.try_get("support_email")?,
                 support_hours: r.try_get("support_hours")?,
                 totp_roles: roles.split_whitespace().filter_map(Role::parse).collect(),
+                notices: NoticeSettings {
+                    reminder_ten_days: r.try_get::<i64, _>("reminder_ten_days")? != 0,
+                    reminder_day_before: r.try_get::<i64, _>("reminder_day_before")? != 0,
+                    reminder_time: r.try_get("reminder_time")?,
+                    name_service_area: r.try_get::<i64, _>("name_service_area")? != 0,
+                },
             })
         })
         .transpose()
@@ -148,7 +182,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE organisation SET name = $1, support_phone = $2, support_email = $3, \
-             support_hours = $4, totp_roles = $5, updated_at = $6",
+             support_hours = $4, totp_roles = $5, updated_at = $6, reminder_ten_days = $7, \
+             reminder_day_before = $8, reminder_time = $9, name_service_area = $10",
         )
         .bind(&org.name)
         .bind(&org.support_phone)
@@ -156,6 +191,10 @@ impl Store {
         .bind(&org.support_hours)
         .bind(roles_to_text(&org.totp_roles))
         .bind(ms(now))
+        .bind(i64::from(org.notices.reminder_ten_days))
+        .bind(i64::from(org.notices.reminder_day_before))
+        .bind(&org.notices.reminder_time)
+        .bind(i64::from(org.notices.name_service_area))
         .execute(&mut *tx)
         .await?;
         append_in(&mut tx, audit, now).await?;

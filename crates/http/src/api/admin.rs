@@ -10,7 +10,9 @@ use axum::http::StatusCode;
 use helsebro_app::AppError;
 use helsebro_app::admin::{SettingsInput, StaffInput, StaffView};
 use helsebro_app::notifications::OutboxView;
-use helsebro_app::types::{AuditFilter, OutboxChannel, StaffChange, Unit, UnitKind};
+use helsebro_app::types::{
+    AuditFilter, NoticeSettings, OutboxChannel, StaffChange, Unit, UnitKind,
+};
 use helsebro_domain::{AuditEntry, Language, Permission, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -167,9 +169,10 @@ pub struct Settings {
     pub support_email: String,
     pub support_hours: String,
     pub totp_roles: Vec<Role>,
+    pub notices: NoticeSettings,
 }
 
-/// The organisation's name, support contact and two-factor policy.
+/// The organisation's name, support contact, two-factor policy and reminder settings.
 #[utoipa::path(get, path = "/api/v1/organisation", tag = "admin", security(("session" = [])),
     responses((status = 200, body = Settings), (status = 401, body = ErrorBody)))]
 pub async fn get_settings(
@@ -183,6 +186,7 @@ pub async fn get_settings(
         support_email: o.support_email,
         support_hours: o.support_hours,
         totp_roles: o.totp_roles,
+        notices: o.notices,
     }))
 }
 

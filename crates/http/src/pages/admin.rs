@@ -10,7 +10,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use helsebro_app::AppError;
 use helsebro_app::admin::{SettingsInput, StaffInput};
-use helsebro_app::types::{AuditFilter, Organisation, OutboxChannel, StaffChange, UnitKind};
+use helsebro_app::types::{
+    AuditFilter, NoticeSettings, Organisation, OutboxChannel, StaffChange, UnitKind,
+};
 use helsebro_domain::{AuditAction, Language, Permission, Role};
 use helsebro_i18n::Tr;
 use jiff::civil::Date;
@@ -266,6 +268,12 @@ pub async fn settings_save(
         support_email: field(&f, "support_email"),
         support_hours: field(&f, "support_hours"),
         totp_roles: roles_from(&f, "totp_role")?,
+        notices: Some(NoticeSettings {
+            reminder_ten_days: field(&f, "reminder_ten_days") == "1",
+            reminder_day_before: field(&f, "reminder_day_before") == "1",
+            reminder_time: field(&f, "reminder_time"),
+            name_service_area: field(&f, "name_service_area") == "1",
+        }),
     };
     state.app.update_settings(&p, &input, &ctx.ip).await?;
     Ok(Redirect::to("/admin/settings?done=saved").into_response())
