@@ -1152,3 +1152,89 @@ async fn administrators_send_a_test_message_and_see_the_outbox() {
     };
     assert_eq!(s.store.search_audit(&filter).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn the_care_team_grows_and_shrinks_with_access() {
+    let s = TestServer::start().await;
+    s.add_staff("lege", &[Role::Clinician]).await;
+    let other = s.add_staff("sykepleier", &[Role::FollowUpNurse]).await;
+    let support = s.add_staff("support", &[Role::Support]).await;
+    let (a, csrf) = s.login("lege").await;
+    let patient = register(&s, &a, &csrf, "Astrid Lunde", "210650123").await;
+    let (b, _) = s.login("sykepleier").await;
+    let read = || b.get(s.url(&format!("/api/v1/patients/{patient}"))).send();
+    assert_eq!(read().await.unwrap().status(), 403);
+
+    let member =
+        |staff: uuid::Uuid| s.url(&format!("/api/v1/patients/{patient}/care-team/{staff}"));
+    let put = |staff: uuid::Uuid, role: &'static str| {
+        a.put(member(staff))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"team_role": role}))
+            .send()
+    };
+    assert_eq!(
+        put(other, "chief").await.unwrap().status(),
+        422,
+        "unknown team role"
+    );
+    assert_eq!(
+        put(support, "advising").await.unwrap().status(),
+        422,
+        "support staff do not treat patients"
+    );
+    assert_eq!(put(other, "following_up").await.unwrap().status(), 204);
+    assert_eq!(read().await.unwrap().status(), 200, "on the team now");
+    let rec: Value = read().await.unwrap().json().await.unwrap();
+    assert_eq!(rec["care_team"].as_array().unwrap().len(), 2);
+
+    let res = a
+        .delete(member(other))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        read().await.unwrap().status(),
+        403,
+        "off the team, no access"
+    );
+    let res = a
+        .delete(member(other))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "not on the team any more");
+    let me: Value = a
+        .get(s.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let me = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
+    let res = a
+        .delete(member(me))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        409,
+        "the last member cannot leave the team empty"
+    );
+    let filter = helsebro_app::types::AuditFilter {
+        action: Some("care_team.changed".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        s.store.search_audit(&filter).await.unwrap().len(),
+        2,
+        "the add and the removal"
+    );
+}

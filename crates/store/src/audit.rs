@@ -104,6 +104,22 @@ impl Store {
     }
 }
 
+/// Finishes a change that should have touched exactly one row: then writes `audit` in the same
+/// transaction and commits; otherwise rolls back (the transaction is dropped) and answers false.
+pub(crate) async fn commit_one_with_audit(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    rows_affected: u64,
+    audit: &NewAuditEntry,
+    now: Timestamp,
+) -> Result<bool> {
+    if rows_affected != 1 {
+        return Ok(false);
+    }
+    append_in(&mut tx, audit, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Appends `entry` inside the caller's transaction, so a change and its audit entry are
 /// committed together or not at all.
 pub(crate) async fn append_in(

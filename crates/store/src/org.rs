@@ -1,6 +1,6 @@
 //! The organisation (one per deployment), its settings, and its service areas (units).
 
-use crate::audit::append_in;
+use crate::audit::{append_in, commit_one_with_audit};
 use crate::{NewAuditEntry, Result, Store, StoreError, ms, uuid};
 use helsebro_domain::{Role, new_id};
 use jiff::Timestamp;
@@ -268,12 +268,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::conflict_or(e, "a service area with that name"))?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        append_in(&mut tx, audit, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        commit_one_with_audit(tx, done.rows_affected(), audit, now).await
     }
 }
 

@@ -3,7 +3,7 @@
 //! The functions that return a patient's data are called only by the app crate's access
 //! layer, which checks care-team membership and writes the audit entry first.
 
-use crate::audit::append_in;
+use crate::audit::{append_in, commit_one_with_audit};
 use crate::{NewAuditEntry, Result, Store, StoreError, ms, opt_uuid, ts, uuid};
 use helsebro_domain::patient::ValidPatient;
 use helsebro_domain::{Language, new_id};
@@ -162,12 +162,7 @@ impl Store {
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        append_in(&mut tx, audit, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        commit_one_with_audit(tx, done.rows_affected(), audit, now).await
     }
 
     /// The patients on `staff_id`'s care teams.
@@ -263,12 +258,7 @@ impl Store {
             .bind(staff_id.to_string())
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        append_in(&mut tx, audit, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        commit_one_with_audit(tx, done.rows_affected(), audit, now).await
     }
 
     pub async fn grant_emergency_access(
