@@ -14,36 +14,51 @@ const SOURCES: [(Language, &str); 3] = [
     (Language::En, include_str!("../locales/en.ftl")),
 ];
 
-/// All translations, loaded once.
-pub struct Translations {
+/// A set of Fluent files, one per language, loaded into bundles. The pages use one
+/// ([`translations`]); the notification texts use another.
+pub struct Catalogue {
     bundles: Vec<(Language, FluentBundle<FluentResource>, BTreeSet<String>)>,
 }
 
-/// The shared translations.
+/// The page translations.
+pub type Translations = Catalogue;
+
+/// The shared page translations.
 pub fn translations() -> &'static Translations {
     static T: OnceLock<Translations> = OnceLock::new();
-    T.get_or_init(Translations::load)
+    T.get_or_init(|| Catalogue::from_sources(&SOURCES))
 }
 
-impl Translations {
-    fn load() -> Translations {
-        let bundles = SOURCES
+/// Why a message could not be produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    /// No language, not even bokmål, has the message.
+    Missing,
+    /// The message exists but could not be formatted (e.g. a missing argument).
+    Format(String),
+}
+
+impl Catalogue {
+    /// Loads one Fluent source per language.
+    pub fn from_sources(sources: &[(Language, &str)]) -> Catalogue {
+        let bundles = sources
             .iter()
             .map(|(lang, source)| {
-                // A syntax error in a shipped file is a build defect; the test below catches it,
-                // and at run time the bad entries are skipped rather than taking the server down.
+                // A syntax error in a shipped file is a build defect; the tests catch it, and
+                // at run time the bad entries are skipped rather than taking the server down.
                 let resource =
                     FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(res, _)| res);
                 let keys = message_ids(&resource);
                 let langid: unic_langid::LanguageIdentifier =
                     lang.code().parse().unwrap_or_default();
                 let mut bundle = FluentBundle::new_concurrent(vec![langid]);
+                // No Unicode isolation marks: they are noise in HTML and not in the SMS alphabet.
                 bundle.set_use_isolating(false);
                 let _ = bundle.add_resource(resource);
                 (*lang, bundle, keys)
             })
             .collect();
-        Translations { bundles }
+        Catalogue { bundles }
     }
 
     fn bundle(&self, lang: Language) -> Option<&FluentBundle<FluentResource>> {
@@ -53,13 +68,13 @@ impl Translations {
             .map(|(_, b, _)| b)
     }
 
-    /// The text for `key` in `lang`, falling back to bokmål, then to the key itself.
-    pub fn get(&self, lang: Language, key: &str) -> String {
-        self.get_with(lang, key, &[])
-    }
-
-    /// Like [`Translations::get`], with `{ $name }` arguments.
-    pub fn get_with(&self, lang: Language, key: &str, args: &[(&str, &str)]) -> String {
+    /// The text for `key` in `lang` (bokmål when the language lacks it), with arguments.
+    pub fn lookup(
+        &self,
+        lang: Language,
+        key: &str,
+        args: &[(&str, &str)],
+    ) -> Result<String, LookupError> {
         let mut fluent_args = FluentArgs::new();
         for (name, value) in args {
             fluent_args.set(*name, *value);
@@ -73,9 +88,25 @@ impl Translations {
             };
             let mut errors = Vec::new();
             let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
-            return text.into_owned();
+            if !errors.is_empty() {
+                return Err(LookupError::Format(format!("{errors:?}")));
+            }
+            return Ok(text.into_owned());
         }
-        key.to_owned()
+        Err(LookupError::Missing)
+    }
+
+    /// The text for `key` in `lang`, falling back to bokmål, then to the key itself.
+    pub fn get(&self, lang: Language, key: &str) -> String {
+        self.get_with(lang, key, &[])
+    }
+
+    /// Like [`Catalogue::get`], with `{ $name }` arguments.
+    pub fn get_with(&self, lang: Language, key: &str, args: &[(&str, &str)]) -> String {
+        match self.lookup(lang, key, args) {
+            Ok(text) => text,
+            Err(_) => key.to_owned(),
+        }
     }
 
     /// The message ids defined for `lang`.
@@ -86,6 +117,28 @@ impl Translations {
             .map(|(_, _, k)| k.clone())
             .unwrap_or_default()
     }
+}
+
+/// Checks a set of sources: each parses, and every language has the same message ids.
+/// Returns the problems found, one line each (empty when all is well). For tests.
+pub fn check_sources(sources: &[(Language, &str)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut ids = Vec::new();
+    for (lang, source) in sources {
+        match FluentResource::try_new((*source).to_owned()) {
+            Ok(resource) => ids.push((*lang, message_ids(&resource))),
+            Err((_, errors)) => {
+                problems.push(format!("{}.ftl has syntax errors: {errors:?}", lang.code()))
+            }
+        }
+    }
+    let all: BTreeSet<String> = ids.iter().flat_map(|(_, k)| k.iter().cloned()).collect();
+    for (lang, keys) in &ids {
+        for k in all.difference(keys) {
+            problems.push(format!("{}.ftl lacks {k}", lang.code()));
+        }
+    }
+    problems
 }
 
 fn message_ids(resource: &FluentResource) -> BTreeSet<String> {
@@ -128,30 +181,9 @@ mod tests {
     use std::path::Path;
 
     #[test]
-    fn every_file_parses_without_errors() {
-        for (lang, source) in SOURCES {
-            if let Err((_, errors)) = FluentResource::try_new(source.to_owned()) {
-                panic!("{}.ftl has syntax errors: {errors:?}", lang.code());
-            }
-        }
-    }
-
-    #[test]
-    fn every_language_has_every_key() {
-        let t = translations();
-        let all: BTreeSet<String> = Language::ALL.iter().flat_map(|l| t.keys(*l)).collect();
-        let mut missing = Vec::new();
-        for lang in Language::ALL {
-            let keys = t.keys(lang);
-            for k in all.difference(&keys) {
-                missing.push(format!("{}.ftl lacks {k}", lang.code()));
-            }
-        }
-        assert!(
-            missing.is_empty(),
-            "missing translations:\n{}",
-            missing.join("\n")
-        );
+    fn every_file_parses_and_has_every_key() {
+        let problems = check_sources(&SOURCES);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
     /// Every `t("key")`/`t1("key"` in the web layer's templates and code, and every role and

@@ -2,7 +2,7 @@
 //! bokmål, nynorsk and English.
 //!
 //! The texts live in Project Fluent files (`locales/*.ftl`, embedded in the binary), loaded
-//! the way `helsebro-i18n` loads its own. [`render`] composes a message from them and always
+//! through `helsebro-i18n`'s catalogue. [`render`] composes a message from them and always
 //! appends the support phone number and the sentence saying the message cannot be replied
 //! to, so no translation can leave them out.
 //!
@@ -16,9 +16,8 @@
 //! Times are shown in Norwegian time (Europe/Oslo, from jiff's bundled time zone database),
 //! with weekday and month names taken from the Fluent files.
 
-use fluent_bundle::concurrent::FluentBundle;
-use fluent_bundle::{FluentArgs, FluentResource};
 use helsebro_domain::Language;
+use helsebro_i18n::{Catalogue, LookupError};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::sync::OnceLock;
@@ -266,27 +265,10 @@ fn oslo() -> &'static TimeZone {
     TZ.get_or_init(|| TimeZone::get("Europe/Oslo").unwrap_or(TimeZone::UTC))
 }
 
-/// The Fluent bundles, loaded once.
-fn bundles() -> &'static [(Language, FluentBundle<FluentResource>)] {
-    static BUNDLES: OnceLock<Vec<(Language, FluentBundle<FluentResource>)>> = OnceLock::new();
-    BUNDLES.get_or_init(|| {
-        SOURCES
-            .iter()
-            .map(|(lang, source)| {
-                // A syntax error in a shipped file is a build defect; the tests catch it, and
-                // at run time the bad entries are skipped (rendering them is then an error).
-                let resource =
-                    FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(res, _)| res);
-                let langid: unic_langid::LanguageIdentifier =
-                    lang.code().parse().unwrap_or_default();
-                let mut bundle = FluentBundle::new_concurrent(vec![langid]);
-                // No Unicode isolation marks: they are not in the GSM-7 alphabet.
-                bundle.set_use_isolating(false);
-                let _ = bundle.add_resource(resource);
-                (*lang, bundle)
-            })
-            .collect()
-    })
+/// The message texts, loaded once.
+fn messages() -> &'static Catalogue {
+    static MESSAGES: OnceLock<Catalogue> = OnceLock::new();
+    MESSAGES.get_or_init(|| Catalogue::from_sources(&SOURCES))
 }
 
 /// The texts of one language, with bokmål for any id the language lacks.
@@ -300,30 +282,17 @@ impl Texts {
     }
 
     fn text(&self, id: &str, args: &[(&str, String)]) -> Result<String, TemplateError> {
-        let error = |detail: String| TemplateError::Text {
-            language: self.lang.code(),
-            id: id.to_owned(),
-            detail,
-        };
-        let mut fluent_args = FluentArgs::new();
-        for (name, value) in args {
-            fluent_args.set(*name, value.as_str());
-        }
-        for lang in [self.lang, Language::Nb] {
-            let Some((_, bundle)) = bundles().iter().find(|(l, _)| *l == lang) else {
-                continue;
-            };
-            let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
-                continue;
-            };
-            let mut errors = Vec::new();
-            let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
-            if !errors.is_empty() {
-                return Err(error(format!("{errors:?}")));
-            }
-            return Ok(text.into_owned());
-        }
-        Err(error("no such message".to_owned()))
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        messages()
+            .lookup(self.lang, id, &args)
+            .map_err(|e| TemplateError::Text {
+                language: self.lang.code(),
+                id: id.to_owned(),
+                detail: match e {
+                    LookupError::Missing => "no such message".to_owned(),
+                    LookupError::Format(detail) => detail,
+                },
+            })
     }
 
     /// E.g. "tirsdag 24. november kl. 10.30", in Norwegian time.
@@ -351,7 +320,6 @@ impl Texts {
 mod tests {
     use super::*;
     use crate::sms::{Encoding, sms_length};
-    use std::collections::BTreeSet;
 
     const SERVICE_AREA: &str = "Lungepoliklinikken";
     const LINK: &str = "https://helsebro.fjordvik.kommune.no/m/Xk3p9QaZ7LmN2bVc4RtY8";
@@ -748,38 +716,14 @@ mod tests {
     }
 
     #[test]
-    fn every_file_parses_without_errors() {
-        for (lang, source) in SOURCES {
-            if let Err((_, errors)) = FluentResource::try_new(source.to_owned()) {
-                panic!("{}.ftl has syntax errors: {errors:?}", lang.code());
-            }
-        }
-    }
-
-    fn message_ids(source: &str) -> BTreeSet<String> {
-        let resource = FluentResource::try_new(source.to_owned()).unwrap();
-        resource
-            .entries()
-            .filter_map(|e| match e {
-                fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
-                _ => None,
-            })
-            .collect()
+    fn every_file_parses_and_has_the_same_ids() {
+        let problems = helsebro_i18n::check_sources(&SOURCES);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
     #[test]
-    fn every_language_has_the_same_ids() {
-        let nb = message_ids(SOURCES[0].1);
-        for (lang, source) in SOURCES {
-            let ids = message_ids(source);
-            let missing: Vec<_> = nb.difference(&ids).collect();
-            let extra: Vec<_> = ids.difference(&nb).collect();
-            assert!(
-                missing.is_empty() && extra.is_empty(),
-                "{}.ftl lacks {missing:?} and has extra {extra:?}",
-                lang.code()
-            );
-        }
+    fn every_kind_has_its_texts() {
+        let nb = messages().keys(Language::Nb);
         for n in 1..=7 {
             assert!(nb.contains(&format!("weekday-{n}")));
         }
