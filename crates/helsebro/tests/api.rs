@@ -609,17 +609,7 @@ async fn audit_chain_detects_an_altered_row() {
             .is_err()
     );
     // Someone with database access who removes the guard is still caught.
-    if common::backend() == "sqlite" {
-        sqlx::query("DROP TRIGGER audit_log_no_update")
-            .execute(pool)
-            .await
-            .unwrap();
-    } else {
-        sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    common::remove_audit_guard(pool).await;
     sqlx::query("UPDATE audit_log SET ip = '10.9.9.9' WHERE seq = 2")
         .execute(pool)
         .await

@@ -233,17 +233,7 @@ async fn audit_verify_fails_after_one_row_is_altered() {
     };
     let store = helsebro_store::Store::connect(&db_url, 1).await.unwrap();
     let pool = store.raw_pool();
-    if common::backend() == "sqlite" {
-        sqlx::query("DROP TRIGGER audit_log_no_update")
-            .execute(pool)
-            .await
-            .unwrap();
-    } else {
-        sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    common::remove_audit_guard(pool).await;
     let changed =
         sqlx::query("UPDATE audit_log SET outcome = 'success' WHERE action = 'login.failed'")
             .execute(pool)

@@ -215,6 +215,17 @@ impl TestServer {
     }
 }
 
+/// What someone with direct database access could do: drop the trigger that keeps the audit
+/// log append-only (so a test can then alter a row behind the application's back).
+pub async fn remove_audit_guard(pool: &sqlx::AnyPool) {
+    let sql = if backend() == "sqlite" {
+        "DROP TRIGGER audit_log_no_update"
+    } else {
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"
+    };
+    sqlx::query(sql).execute(pool).await.unwrap();
+}
+
 pub fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
     let from = text
         .find(start)
