@@ -28,7 +28,8 @@ impl OutboxChannel {
         }
     }
 
-    fn parse(s: &str) -> Option<OutboxChannel> {
+    /// Parses the code written by [`OutboxChannel::code`].
+    pub fn parse(s: &str) -> Option<OutboxChannel> {
         match s {
             "email" => Some(OutboxChannel::Email),
             "sms" => Some(OutboxChannel::Sms),

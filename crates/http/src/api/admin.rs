@@ -321,11 +321,8 @@ pub async fn send_test_message(
     Staff(p, ctx): Staff,
     ApiJson(m): ApiJson<TestMessage>,
 ) -> Result<StatusCode, ApiError> {
-    let channel = match m.channel.as_str() {
-        "email" => OutboxChannel::Email,
-        "sms" => OutboxChannel::Sms,
-        _ => return Err(AppError::invalid("channel", "choose email or sms").into()),
-    };
+    let channel = OutboxChannel::parse(&m.channel)
+        .ok_or(AppError::invalid("channel", "choose email or sms"))?;
     state
         .app
         .send_test_message(&p, channel, &m.recipient, m.language, &ctx.ip)

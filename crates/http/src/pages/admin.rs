@@ -511,11 +511,8 @@ pub async fn outbox_test(
     Staff(p, ctx): Staff,
     super::PageForm(f): super::PageForm<TestMessageForm>,
 ) -> Result<Response, PageError> {
-    let channel = match f.channel.as_str() {
-        "email" => OutboxChannel::Email,
-        "sms" => OutboxChannel::Sms,
-        _ => return Err(AppError::invalid("channel", "choose email or sms").into()),
-    };
+    let channel = OutboxChannel::parse(&f.channel)
+        .ok_or(AppError::invalid("channel", "choose email or sms"))?;
     let language = Language::parse(&f.language).unwrap_or_default();
     state
         .app
