@@ -8,6 +8,7 @@
 pub mod access;
 pub mod admin;
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -44,6 +45,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: Config,
     limits: auth::RateLimits,
+    calls: calls::CallRegistry,
 }
 
 impl App {
@@ -59,6 +61,7 @@ impl App {
                 clock,
                 config,
                 limits,
+                calls: calls::CallRegistry::default(),
             }),
         }
     }
@@ -83,6 +86,11 @@ impl App {
     /// Open and idle database connections, for `/metrics`.
     pub fn pool_stats(&self) -> (u32, u32) {
         self.inner.store.pool_stats()
+    }
+
+    /// Live state of an appointment's video room (for the work list).
+    pub fn live_state(&self, appointment: uuid::Uuid) -> calls::LiveState {
+        self.inner.calls.live_state(appointment)
     }
 
     pub(crate) fn store(&self) -> &Store {
