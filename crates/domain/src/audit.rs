@@ -32,10 +32,22 @@ pub enum AuditAction {
     SettingsChanged,
     AuditSearched,
     TestMessageSent,
+    CallKnocked,
+    CallAdmitted,
+    CallRejected,
+    CallJoined,
+    CallLeft,
+    CallLocked,
+    CallUnlocked,
+    CallRemoved,
+    CallEnded,
+    CallIdentityConfirmed,
+    CallHostHandedOver,
+    CallMuted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::LoginRateLimited,
@@ -53,6 +65,18 @@ impl AuditAction {
         AuditAction::SettingsChanged,
         AuditAction::AuditSearched,
         AuditAction::TestMessageSent,
+        AuditAction::CallKnocked,
+        AuditAction::CallAdmitted,
+        AuditAction::CallRejected,
+        AuditAction::CallJoined,
+        AuditAction::CallLeft,
+        AuditAction::CallLocked,
+        AuditAction::CallUnlocked,
+        AuditAction::CallRemoved,
+        AuditAction::CallEnded,
+        AuditAction::CallIdentityConfirmed,
+        AuditAction::CallHostHandedOver,
+        AuditAction::CallMuted,
     ];
 
     pub fn code(self) -> &'static str {
@@ -74,6 +98,18 @@ impl AuditAction {
             AuditAction::SettingsChanged => "settings.changed",
             AuditAction::AuditSearched => "audit.searched",
             AuditAction::TestMessageSent => "notify.test_sent",
+            AuditAction::CallKnocked => "call.knocked",
+            AuditAction::CallAdmitted => "call.admitted",
+            AuditAction::CallRejected => "call.rejected",
+            AuditAction::CallJoined => "call.joined",
+            AuditAction::CallLeft => "call.left",
+            AuditAction::CallLocked => "call.locked",
+            AuditAction::CallUnlocked => "call.unlocked",
+            AuditAction::CallRemoved => "call.removed",
+            AuditAction::CallEnded => "call.ended",
+            AuditAction::CallIdentityConfirmed => "call.identity_confirmed",
+            AuditAction::CallHostHandedOver => "call.host_handed_over",
+            AuditAction::CallMuted => "call.muted",
         }
     }
 
