@@ -76,6 +76,21 @@ pub struct Config {
     pub outbox_lease_seconds: u32,
     /// Delivery attempts before a message is failed for good.
     pub outbox_max_attempts: u32,
+
+    /// Media server (SFU): UDP address for WebRTC media. Port 0 picks a free port.
+    pub media_udp_listen: SocketAddr,
+    /// Media server: TCP address for ICE-TCP, for networks that block UDP.
+    pub media_tcp_listen: SocketAddr,
+    /// Address put in media candidates, when the listen address is 0.0.0.0 or behind NAT.
+    pub media_public_ip: Option<std::net::IpAddr>,
+    /// Seconds a participant whose connection drops may come back without knocking again.
+    pub call_grace_seconds: u32,
+    /// Most participants in a call under the consultation policy.
+    pub call_limit_consultation: u32,
+    /// Most participants in a call under the administrative policy.
+    pub call_limit_administrative: u32,
+    /// Knocks allowed per join link, and per client address, in ten minutes.
+    pub knocks_per_ten_minutes: u32,
 }
 
 impl Default for Config {
@@ -110,6 +125,13 @@ impl Default for Config {
             sms_success_contains: String::new(),
             outbox_lease_seconds: 120,
             outbox_max_attempts: 8,
+            media_udp_listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
+            media_tcp_listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
+            media_public_ip: None,
+            call_grace_seconds: 60,
+            call_limit_consultation: 12,
+            call_limit_administrative: 30,
+            knocks_per_ten_minutes: 6,
         }
     }
 }
