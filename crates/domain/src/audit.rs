@@ -44,10 +44,16 @@ pub enum AuditAction {
     CallIdentityConfirmed,
     CallHostHandedOver,
     CallMuted,
+    AppointmentBooked,
+    AppointmentMoved,
+    AppointmentCancelled,
+    InvitationCreated,
+    InvitationRevoked,
+    OutcomeRecorded,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 35] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::LoginRateLimited,
@@ -77,6 +83,12 @@ impl AuditAction {
         AuditAction::CallIdentityConfirmed,
         AuditAction::CallHostHandedOver,
         AuditAction::CallMuted,
+        AuditAction::AppointmentBooked,
+        AuditAction::AppointmentMoved,
+        AuditAction::AppointmentCancelled,
+        AuditAction::InvitationCreated,
+        AuditAction::InvitationRevoked,
+        AuditAction::OutcomeRecorded,
     ];
 
     pub fn code(self) -> &'static str {
@@ -98,6 +110,12 @@ impl AuditAction {
             AuditAction::SettingsChanged => "settings.changed",
             AuditAction::AuditSearched => "audit.searched",
             AuditAction::TestMessageSent => "notify.test_sent",
+            AuditAction::AppointmentBooked => "appointment.booked",
+            AuditAction::AppointmentMoved => "appointment.moved",
+            AuditAction::AppointmentCancelled => "appointment.cancelled",
+            AuditAction::InvitationCreated => "invitation.created",
+            AuditAction::InvitationRevoked => "invitation.revoked",
+            AuditAction::OutcomeRecorded => "appointment.outcome",
             AuditAction::CallKnocked => "call.knocked",
             AuditAction::CallAdmitted => "call.admitted",
             AuditAction::CallRejected => "call.rejected",

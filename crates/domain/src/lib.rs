@@ -3,6 +3,7 @@
 //! Everything here can be unit-tested without a database, a network or a real clock.
 //! The store, the use cases and the web layer all speak these types.
 
+pub mod appointment;
 pub mod audit;
 pub mod clock;
 pub mod language;
