@@ -3,6 +3,9 @@
 //! This state lives only in memory (nothing said in a call is stored, PR-1); what happens
 //! in a room is written to the audit log as it happens.
 
+pub mod protocol;
+pub mod room;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use uuid::Uuid;
