@@ -76,6 +76,12 @@ pub struct Config {
     pub outbox_lease_seconds: u32,
     /// Delivery attempts before a message is failed for good.
     pub outbox_max_attempts: u32,
+    /// Minutes before an appointment's start from which its join links work.
+    pub join_opens_minutes_before: u32,
+    /// Minutes after an appointment's end until which its join links work.
+    pub join_closes_minutes_after_end: u32,
+    /// Hours the links of an ad-hoc room ("start video now") work after it is started.
+    pub adhoc_link_hours: u32,
 
     /// Media server (SFU): UDP address for WebRTC media. Port 0 picks a free port.
     pub media_udp_listen: SocketAddr,
@@ -125,6 +131,9 @@ impl Default for Config {
             sms_success_contains: String::new(),
             outbox_lease_seconds: 120,
             outbox_max_attempts: 8,
+            join_opens_minutes_before: 60,
+            join_closes_minutes_after_end: 120,
+            adhoc_link_hours: 12,
             media_udp_listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
             media_tcp_listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
             media_public_ip: None,
@@ -137,6 +146,21 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The address users reach Helsebro at, without a trailing slash, for links in messages:
+    /// `public_url`, or else the listen address.
+    pub fn base_url(&self) -> String {
+        let url = self.public_url.trim().trim_end_matches('/');
+        if !url.is_empty() {
+            return url.to_owned();
+        }
+        let scheme = if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.listen)
+    }
+
     /// Whether users reach Helsebro over HTTPS (built-in TLS or a TLS proxy in front).
     pub fn https(&self) -> bool {
         self.public_url.starts_with("https://") || self.tls_cert.is_some()
@@ -177,6 +201,9 @@ impl Config {
         }
         if self.sms_provider == "http" && self.sms_url.is_empty() {
             return Err("sms_provider = http needs sms_url".into());
+        }
+        if self.adhoc_link_hours == 0 || self.adhoc_link_hours > 72 {
+            return Err("adhoc_link_hours must be between 1 and 72".into());
         }
         if self.outbox_lease_seconds == 0 || self.outbox_max_attempts == 0 {
             return Err("outbox_lease_seconds and outbox_max_attempts must be at least 1".into());

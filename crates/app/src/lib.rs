@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod appointments;
 pub mod auth;
 pub mod calls;
 pub mod config;
@@ -25,9 +26,11 @@ use helsebro_store::Store;
 /// Data types of the store that the web layer shows (the store itself stays private to the
 /// app crate, so no handler can reach patient data around the access checks).
 pub mod types {
+    pub use helsebro_domain::appointment::{AppointmentKind, CallPolicy, InviteeRole, Outcome};
     pub use helsebro_store::{
-        AuditFilter, CareTeamMember, EmergencyGrant, NoticeSettings, Organisation, OutboxChannel,
-        OutboxMessage, Patient, PatientSummary, SessionStage, StaffChange, Unit, UnitKind,
+        Appointment, AppointmentHost, AuditFilter, CareTeamMember, EmergencyGrant, Invitation,
+        NoticeSettings, Organisation, OutboxChannel, OutboxMessage, Patient, PatientSummary,
+        SessionStage, StaffChange, Unit, UnitKind,
     };
 }
 

@@ -6,6 +6,7 @@
 //! through sqlx's `Any` driver; only the migrations differ per database. No SQL lives
 //! outside this crate.
 
+mod appointments;
 mod audit;
 mod org;
 mod outbox;
@@ -13,6 +14,10 @@ mod patients;
 mod sessions;
 mod staff;
 
+pub use appointments::{
+    Appointment, AppointmentHost, Invitation, NewAppointment, NewInvitation, OutcomeRecord,
+    Reschedule, message_key_prefix,
+};
 pub use audit::{AuditFilter, NewAuditEntry};
 pub use org::{NoticeSettings, Organisation, Unit, UnitKind};
 pub use outbox::{NewMessage, OutboxChannel, OutboxMessage};
