@@ -23,3 +23,22 @@ for (const input of document.querySelectorAll('input[autocomplete="one-time-code
     input.setSelectionRange(digitsBeforeCaret, digitsBeforeCaret);
   });
 }
+
+// (c) Copy buttons: <button data-copy="ID" data-copied="Copied"> copies the value of the field ID.
+for (const button of document.querySelectorAll('button[data-copy]')) {
+  button.addEventListener('click', async () => {
+    const field = document.getElementById(button.dataset.copy);
+    if (!field) {
+      return;
+    }
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+    } catch {
+      document.execCommand('copy');
+    }
+    const label = button.textContent;
+    button.textContent = button.dataset.copied || label;
+    setTimeout(() => { button.textContent = label; }, 2000);
+  });
+}

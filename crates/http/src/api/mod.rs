@@ -6,6 +6,7 @@
 //! token; send it as `X-CSRF-Token` on every POST, PUT and DELETE.
 
 mod admin;
+mod appointments;
 mod auth;
 mod patients;
 
@@ -30,6 +31,7 @@ use utoipa_axum::routes;
     tags(
         (name = "auth", description = "Staff login"),
         (name = "patients", description = "Patients and care teams (every read and change is audit-logged)"),
+        (name = "appointments", description = "Video appointments, join links, ad-hoc rooms and outcomes (changes are audit-logged)"),
         (name = "admin", description = "Staff, service areas and organisation settings"),
         (name = "audit", description = "The tamper-evident audit log"),
     )
@@ -74,6 +76,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::verify_audit))
         .routes(routes!(admin::outbox))
         .routes(routes!(admin::send_test_message))
+        .routes(routes!(appointments::list, appointments::book))
+        .routes(routes!(
+            appointments::read,
+            appointments::move_to,
+            appointments::cancel
+        ))
+        .routes(routes!(appointments::invite))
+        .routes(routes!(appointments::revoke))
+        .routes(routes!(appointments::outcome))
+        .routes(routes!(appointments::start_room))
 }
 
 /// The OpenAPI document (also used by tests and the `openapi` command).

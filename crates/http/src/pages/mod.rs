@@ -2,6 +2,7 @@
 //! user's navigation, and the organisation's support contact in the footer (EV-4).
 
 mod admin;
+mod appointments;
 mod auth;
 mod patients;
 
@@ -21,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(appointments::router())
         .route("/", get(patients::home))
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .route("/login/totp", get(auth::totp_page).post(auth::totp_submit))

@@ -24,6 +24,8 @@ struct HomePage {
     treats_patients: bool,
     patients: Vec<PatientSummary>,
     shortcuts: Vec<(&'static str, String)>,
+    today: Vec<super::appointments::DayRow>,
+    roles_for_invitee: Vec<(&'static str, String)>,
 }
 
 pub async fn home(
@@ -31,11 +33,20 @@ pub async fn home(
     Staff(p, ctx): Staff,
 ) -> Result<Response, PageError> {
     let mut patients = state.app.my_patients(&p).await?;
+    let today = if p.can(Permission::TreatPatients) {
+        state.app.appointments_on(&p, "").await?
+    } else {
+        Vec::new()
+    };
     let l = Layout::new(&state, &ctx, tkey("home-title")).await;
     for patient in &mut patients {
         patient.team_role = team_role_label(&l.i, &patient.team_role);
     }
     let mut shortcuts = Vec::new();
+    if p.can(Permission::TreatPatients) {
+        shortcuts.push(("/appointments", l.i.t("nav-appointments")));
+        shortcuts.push(("/appointments/new", l.i.t("appointment-new-title")));
+    }
     if p.can(Permission::RegisterPatients) {
         shortcuts.push(("/patients/new", l.i.t("nav-new-patient")));
     }
@@ -49,11 +60,15 @@ pub async fn home(
         shortcuts.push(("/audit", l.i.t("nav-audit")));
     }
     let roles = principal_roles(&l.i, &p);
+    let today = super::appointments::day_rows(&l.i, &today);
+    let roles_for_invitee = super::appointments::role_options(&l.i);
     render(&HomePage {
         l,
         name: p.display_name.clone(),
         roles,
         treats_patients: p.can(Permission::TreatPatients),
+        today,
+        roles_for_invitee,
         patients,
         shortcuts,
     })
