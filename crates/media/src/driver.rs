@@ -1,0 +1,255 @@
+//! The thin I/O driver around [`Sfu`]: one UDP socket shared by all peers, a TCP listener for
+//! passive ICE-TCP (RFC 4571 framing), the command channel from [`Media`] and the event channel
+//! to the signalling layer. Runs on its own thread with a single-threaded tokio runtime and
+//! sleeps until a datagram, a command, a TCP frame or the core's next timeout.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::Candidate;
+use str0m::net::{Protocol, Transmit};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+
+use crate::sfu::Sfu;
+use crate::{Command, Counters, Media, MediaConfig, MediaEvent};
+
+/// Most ICE-TCP connections held at once; further connections are closed at once.
+const MAX_TCP_CONNECTIONS: usize = 1024;
+/// A TCP connection must deliver its first frame within this time.
+const TCP_FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames queued for one TCP connection before further ones are dropped.
+const TCP_SEND_QUEUE: usize = 512;
+
+enum TcpIn {
+    Frame(SocketAddr, Vec<u8>),
+    Closed(SocketAddr, u64),
+}
+
+struct Conn {
+    id: u64,
+    tx: mpsc::Sender<Vec<u8>>,
+}
+
+pub(crate) fn start(cfg: MediaConfig) -> io::Result<(Media, mpsc::UnboundedReceiver<MediaEvent>)> {
+    let udp = std::net::UdpSocket::bind(cfg.udp_listen)?;
+    udp.set_nonblocking(true)?;
+    let tcp = std::net::TcpListener::bind(cfg.tcp_listen)?;
+    tcp.set_nonblocking(true)?;
+    let udp_addr = udp.local_addr()?;
+    let tcp_addr = tcp.local_addr()?;
+    let udp_candidate = SocketAddr::new(cfg.advertise_ip.unwrap_or(udp_addr.ip()), udp_addr.port());
+    let tcp_candidate = SocketAddr::new(cfg.advertise_ip.unwrap_or(tcp_addr.ip()), tcp_addr.port());
+    for c in [udp_candidate, tcp_candidate] {
+        Candidate::host(c, "udp").map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{c} cannot be a candidate address ({e}); set advertise_ip"),
+            )
+        })?;
+    }
+
+    let counters = Arc::new(Counters::default());
+    let sfu = Sfu::new(udp_candidate, tcp_candidate, counters.clone());
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("helsebro-media".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                if let Err(e) = run(sfu, udp, tcp, cmd_rx, ev_tx).await {
+                    tracing::error!(error = %e, "media driver stopped");
+                }
+            });
+        })?;
+    tracing::info!(%udp_candidate, %tcp_candidate, "media server listening");
+    Ok((
+        Media {
+            commands: cmd_tx,
+            udp_addr,
+            tcp_addr,
+            counters,
+        },
+        ev_rx,
+    ))
+}
+
+async fn run(
+    mut sfu: Sfu,
+    udp: std::net::UdpSocket,
+    tcp: std::net::TcpListener,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) -> io::Result<()> {
+    let udp = UdpSocket::from_std(udp)?;
+    let listener = TcpListener::from_std(tcp)?;
+    let (udp_candidate, tcp_candidate) = sfu.candidates();
+    let (frame_tx, mut frames) = mpsc::channel::<TcpIn>(1024);
+    let mut conns: HashMap<SocketAddr, Conn> = HashMap::new();
+    let mut next_conn_id = 0u64;
+    let mut buf = vec![0u8; 2048];
+
+    loop {
+        let deadline = sfu.poll(Instant::now(), &mut |t| transmit(&udp, &conns, t));
+        for event in sfu.take_events() {
+            // The receiver may be gone (server shutting down); nothing to do then.
+            let _ = events.send(event);
+        }
+        tokio::select! {
+            cmd = commands.recv() => match cmd {
+                None => break,
+                Some(cmd) => handle_command(&mut sfu, cmd),
+            },
+            received = udp.recv_from(&mut buf) => match received {
+                Ok((n, source)) => {
+                    let data = buf.get(..n).unwrap_or_default();
+                    sfu.handle_receive(Instant::now(), Protocol::Udp, source, udp_candidate, data);
+                }
+                Err(e) => tracing::debug!(error = %e, "UDP receive failed"),
+            },
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    if conns.len() >= MAX_TCP_CONNECTIONS {
+                        tracing::warn!("too many ICE-TCP connections; refusing one");
+                        continue;
+                    }
+                    next_conn_id += 1;
+                    let (tx, rx) = mpsc::channel(TCP_SEND_QUEUE);
+                    conns.insert(remote, Conn { id: next_conn_id, tx });
+                    tokio::spawn(serve_tcp(stream, remote, next_conn_id, frame_tx.clone(), rx));
+                }
+                Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tracing::warn!(error = %e, "TCP accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(input) = frames.recv() => match input {
+                TcpIn::Frame(remote, data) => {
+                    sfu.handle_receive(Instant::now(), Protocol::Tcp, remote, tcp_candidate, &data);
+                }
+                TcpIn::Closed(remote, id) => {
+                    if conns.get(&remote).is_some_and(|c| c.id == id) {
+                        conns.remove(&remote);
+                    }
+                }
+            },
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {}
+        }
+    }
+    Ok(())
+}
+
+fn handle_command(sfu: &mut Sfu, cmd: Command) {
+    let now = Instant::now();
+    match cmd {
+        Command::Join {
+            room,
+            peer,
+            label,
+            offer,
+            reply,
+        } => {
+            let _ = reply.send(sfu.join(now, room, peer, label, &offer));
+        }
+        Command::Answer {
+            peer,
+            answer,
+            reply,
+        } => {
+            let _ = reply.send(sfu.apply_answer(now, peer, &answer));
+        }
+        Command::Leave(peer) => sfu.leave(peer),
+        Command::CloseRoom(room) => sfu.close_room(room),
+        Command::SetForwarding { peer, audio, video } => {
+            sfu.set_forwarding(now, peer, audio, video);
+        }
+        Command::Probe { offer, only, reply } => {
+            let _ = reply.send(sfu.probe(now, &offer, only));
+        }
+    }
+}
+
+/// Send one datagram: on the UDP socket, or framed on the TCP connection to its destination.
+/// A full socket buffer or queue drops the datagram (media tolerates loss; str0m retransmits).
+fn transmit(udp: &UdpSocket, conns: &HashMap<SocketAddr, Conn>, t: Transmit) {
+    match t.proto {
+        Protocol::Udp => {
+            if let Err(e) = udp.try_send_to(&t.contents, t.destination) {
+                tracing::trace!(error = %e, "UDP send dropped");
+            }
+        }
+        Protocol::Tcp => {
+            let Some(conn) = conns.get(&t.destination) else {
+                return;
+            };
+            let Ok(len) = u16::try_from(t.contents.len()) else {
+                return;
+            };
+            let mut framed = Vec::with_capacity(t.contents.len() + 2);
+            framed.extend_from_slice(&len.to_be_bytes());
+            framed.extend_from_slice(&t.contents);
+            if conn.tx.try_send(framed).is_err() {
+                tracing::trace!("TCP send queue full; datagram dropped");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One ICE-TCP connection: frames in go to the driver, frames out come from `out`.
+async fn serve_tcp(
+    stream: TcpStream,
+    remote: SocketAddr,
+    id: u64,
+    frames: mpsc::Sender<TcpIn>,
+    mut out: mpsc::Receiver<Vec<u8>>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = out.recv().await {
+            if wr.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = true;
+    loop {
+        let read = read_frame(&mut rd);
+        let frame = if first {
+            first = false;
+            match tokio::time::timeout(TCP_FIRST_FRAME_TIMEOUT, read).await {
+                Ok(r) => r,
+                Err(_) => break,
+            }
+        } else {
+            read.await
+        };
+        let Ok(frame) = frame else { break };
+        if frame.is_empty() {
+            continue;
+        }
+        if frames.send(TcpIn::Frame(remote, frame)).await.is_err() {
+            break;
+        }
+    }
+    let _ = frames.send(TcpIn::Closed(remote, id)).await;
+    writer.abort();
+}
+
+/// One RFC 4571 frame: a 2-byte big-endian length, then that many bytes.
+async fn read_frame(rd: &mut tokio::net::tcp::OwnedReadHalf) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 2];
+    rd.read_exact(&mut len).await?;
+    let mut data = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    rd.read_exact(&mut data).await?;
+    Ok(data)
+}

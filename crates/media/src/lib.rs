@@ -1,0 +1,337 @@
+//! Helsebro's SFU (selective forwarding unit): browsers send their audio and video once to the
+//! server, which forwards it to the other participants of the room.
+//!
+//! # Architecture
+//!
+//! Three layers, the inner two sans-I/O (no sockets, no clocks, time passed in):
+//!
+//! - [`router::Router`]: a pure state machine for who is in which room, which published track
+//!   goes to which subscriber, host mute, and the simulcast layer each subscriber receives
+//!   (chosen from the subscriber's bandwidth estimate, switched at keyframes). It speaks in
+//!   peer ids, mids and rids only, so unit tests drive it with synthetic frames and a fake clock.
+//! - [`sfu::Sfu`]: one [str0m](https://docs.rs/str0m) `Rtc` per browser connection (ICE-lite,
+//!   DTLS-SRTP, a UDP host candidate and a passive ICE-TCP candidate), the SDP work (answer to
+//!   the browser's first offer, server offers after that), and the glue that feeds str0m events
+//!   to the router and carries out its decisions. Still no sockets: it takes received datagrams
+//!   and returns datagrams to send, so a test can connect str0m clients to it in memory.
+//! - [`Media`] with the driver: a dedicated thread running a single-threaded tokio runtime that
+//!   owns one UDP socket shared by all peers (demultiplexed with str0m's `Rtc::accepts`) and a
+//!   TCP listener for ICE-TCP with RFC 4571 framing (each packet prefixed by its 2-byte
+//!   big-endian length). It sleeps until a datagram, a command or the core's next timeout.
+//!   Commands from the signalling code reach it over a channel; events come back on another.
+//!
+//! # Forwarding level
+//!
+//! Frames, not RTP packets: str0m depacketizes each incoming RTP stream into frames
+//! (`Event::MediaData`) and the SFU writes those frames to the subscribers' m-lines, where str0m
+//! packetizes them again with the subscriber's own SSRCs, sequence numbers, VP8 picture ids,
+//! RTCP, NACK/RTX retransmission, pacing and TWCC bandwidth estimation. Forwarding at RTP level
+//! (str0m's `rtp_mode`) would save the re-packetization, but then the SFU itself would have to
+//! rewrite sequence numbers, timestamps and VP8 picture ids on every simulcast switch, and keep
+//! a send buffer for NACKs; str0m does all of that correctly at frame level. The cost is a
+//! little CPU and the jitter-buffer delay of reassembling frames, well within budget for rooms
+//! of a dozen participants. Opus, VP8 and H.264 are forwarded (whatever codec the two browsers
+//! share: str0m matches the publisher's payload parameters to the subscriber's).
+//!
+//! # Negotiation (for the signalling protocol)
+//!
+//! To avoid glare, offers go one way only after the first exchange:
+//!
+//! 1. The browser creates a `RTCPeerConnection`, adds its microphone and camera tracks (VP8
+//!    simulcast with rids is welcome), and sends exactly **one** offer: [`Media::join`] returns
+//!    the answer. The browser must not offer again on this connection (no `negotiationneeded`
+//!    handling); to change anything it makes a fresh connection and joins again
+//!    ([`Media::join`] with the same peer id replaces the old connection).
+//! 2. Every later change comes from the server as [`MediaEvent::Offer`]: the other
+//!    participants' tracks being added (each with msid stream id = that participant's `label`,
+//!    so `ontrack`'s `event.streams[0].id` says whose track it is) or removed. The browser
+//!    answers with `setRemoteDescription(offer)`, `createAnswer()`, `setLocalDescription()` and
+//!    sends the answer to [`Media::apply_answer`].
+//! 3. There is at most one server offer outstanding per peer. Changes that happen meanwhile are
+//!    queued and sent as the next offer once the answer has been applied. The first server offer
+//!    is sent only after the peer's [`MediaEvent::Connected`], which cannot happen before the
+//!    browser has applied the answer to its own offer.
+//!
+//! Recvonly transceivers in the browser's first offer are answered but not used; tracks of the
+//! others always arrive through server offers. `label` is reduced to RFC 8830 token characters
+//! (letters, digits, `-`, `.`, `+` …) and at most 64 of them; a UUID is a good label.
+
+#![warn(missing_docs)]
+
+mod driver;
+pub mod retime;
+pub mod router;
+pub mod sfu;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
+
+/// A video room (a consultation or meeting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RoomId(pub uuid::Uuid);
+
+/// One browser connection of a participant in a room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PeerId(pub uuid::Uuid);
+
+/// A transport for ICE candidates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP host candidate.
+    Udp,
+    /// Passive ICE-TCP host candidate (RFC 6544, RFC 4571 framing).
+    Tcp,
+}
+
+/// Where the SFU listens.
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    /// The UDP socket shared by all peers (port 0: any free port).
+    pub udp_listen: SocketAddr,
+    /// The TCP listener for ICE-TCP (port 0: any free port).
+    pub tcp_listen: SocketAddr,
+    /// The address put in the candidates; default: the listen IP (which must then not be
+    /// unspecified, such as `0.0.0.0`).
+    pub advertise_ip: Option<IpAddr>,
+}
+
+/// What the SFU tells the signalling layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// Send this offer to the peer's browser and pass its answer to [`Media::apply_answer`].
+    Offer {
+        /// The peer.
+        peer: PeerId,
+        /// The SDP offer.
+        sdp: String,
+    },
+    /// ICE and DTLS are up (again) for this peer.
+    Connected {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// The peer's connection was lost (ICE timed out or the peer closed). A peer whose
+    /// connection is closed for good is also removed, as by [`Media::leave`].
+    Disconnected {
+        /// The peer.
+        peer: PeerId,
+    },
+}
+
+/// Why a media request failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    /// The SDP could not be parsed or is not acceptable to the SFU.
+    #[error("unusable SDP: {0}")]
+    BadSdp(String),
+    /// No such peer (never joined, left, or removed).
+    #[error("unknown peer")]
+    UnknownPeer,
+    /// An answer arrived while no server offer was outstanding.
+    #[error("no offer is waiting for an answer")]
+    NoPendingOffer,
+    /// The SFU's configuration does not work (e.g. an unusable candidate address).
+    #[error("media configuration: {0}")]
+    Config(String),
+    /// The SFU has stopped.
+    #[error("the media server has stopped")]
+    Closed,
+}
+
+/// Counters and gauges of the SFU, for `/metrics` and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MediaStats {
+    /// Rooms with at least one peer.
+    pub rooms: u64,
+    /// Peers in rooms.
+    pub peers: u64,
+    /// Self-test connections alive.
+    pub probes: u64,
+    /// Frames (audio or video) received from publishers.
+    pub frames_received: u64,
+    /// Frames written to subscribers (one per subscriber).
+    pub frames_forwarded: u64,
+    /// Payload bytes written to subscribers.
+    pub bytes_forwarded: u64,
+    /// Keyframe requests sent to publishers.
+    pub keyframe_requests: u64,
+    /// Datagrams no peer accepted or that did not parse.
+    pub bad_packets: u64,
+}
+
+/// Shared counters behind [`MediaStats`].
+#[derive(Debug, Default)]
+pub struct Counters {
+    rooms: AtomicU64,
+    peers: AtomicU64,
+    probes: AtomicU64,
+    frames_received: AtomicU64,
+    frames_forwarded: AtomicU64,
+    bytes_forwarded: AtomicU64,
+    keyframe_requests: AtomicU64,
+    bad_packets: AtomicU64,
+}
+
+impl Counters {
+    /// A snapshot.
+    pub fn snapshot(&self) -> MediaStats {
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        MediaStats {
+            rooms: r(&self.rooms),
+            peers: r(&self.peers),
+            probes: r(&self.probes),
+            frames_received: r(&self.frames_received),
+            frames_forwarded: r(&self.frames_forwarded),
+            bytes_forwarded: r(&self.bytes_forwarded),
+            keyframe_requests: r(&self.keyframe_requests),
+            bad_packets: r(&self.bad_packets),
+        }
+    }
+}
+
+/// A command from [`Media`] to the driver thread.
+enum Command {
+    Join {
+        room: RoomId,
+        peer: PeerId,
+        label: String,
+        offer: String,
+        reply: oneshot::Sender<Result<String, MediaError>>,
+    },
+    Answer {
+        peer: PeerId,
+        answer: String,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Leave(PeerId),
+    CloseRoom(RoomId),
+    SetForwarding {
+        peer: PeerId,
+        audio: bool,
+        video: bool,
+    },
+    Probe {
+        offer: String,
+        only: Transport,
+        reply: oneshot::Sender<Result<String, MediaError>>,
+    },
+}
+
+/// Handle to the running SFU. Cheap to clone; the driver stops when the last handle is dropped.
+#[derive(Clone)]
+pub struct Media {
+    commands: mpsc::UnboundedSender<Command>,
+    udp_addr: SocketAddr,
+    tcp_addr: SocketAddr,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Media")
+            .field("udp_addr", &self.udp_addr)
+            .field("tcp_addr", &self.tcp_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Media {
+    /// Binds the UDP socket and the TCP listener and starts the driver thread.
+    pub async fn start(
+        cfg: MediaConfig,
+    ) -> std::io::Result<(Media, mpsc::UnboundedReceiver<MediaEvent>)> {
+        driver::start(cfg)
+    }
+
+    /// The UDP socket's local address.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+
+    /// The TCP listener's local address.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp_addr
+    }
+
+    /// A browser's first (and only) offer for this connection: admits `peer` to `room` and
+    /// returns the SDP answer (ICE-lite, a UDP host candidate and a passive ICE-TCP candidate).
+    ///
+    /// Once the peer is connected, the other peers of the room get server offers
+    /// ([`MediaEvent::Offer`]) adding this peer's tracks with msid stream id = `label`, and this
+    /// peer gets an offer with the others' tracks. A peer id that is already in use is replaced
+    /// (a participant reconnecting with a fresh connection). See the crate documentation for
+    /// the renegotiation rule.
+    pub async fn join(
+        &self,
+        room: RoomId,
+        peer: PeerId,
+        label: String,
+        offer_sdp: String,
+    ) -> Result<String, MediaError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Join {
+            room,
+            peer,
+            label,
+            offer: offer_sdp,
+            reply,
+        })?;
+        rx.await.map_err(|_| MediaError::Closed)?
+    }
+
+    /// The browser's answer to the server's latest [`MediaEvent::Offer`] for `peer`.
+    pub async fn apply_answer(&self, peer: PeerId, answer_sdp: String) -> Result<(), MediaError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Answer {
+            peer,
+            answer: answer_sdp,
+            reply,
+        })?;
+        rx.await.map_err(|_| MediaError::Closed)?
+    }
+
+    /// Remove a peer (left, removed, or reconnecting with a fresh connection). Nothing is
+    /// forwarded to or from it any more, and the others get offers that drop its tracks.
+    pub fn leave(&self, peer: PeerId) {
+        let _ = self.send(Command::Leave(peer));
+    }
+
+    /// Remove every peer of the room.
+    pub fn close_room(&self, room: RoomId) {
+        let _ = self.send(Command::CloseRoom(room));
+    }
+
+    /// Host mute: whether this peer's audio and video are forwarded to the others, until set
+    /// back. Video resumes at the next keyframe (which is requested).
+    pub fn set_forwarding(&self, peer: PeerId, audio: bool, video: bool) {
+        let _ = self.send(Command::SetForwarding { peer, audio, video });
+    }
+
+    /// Self-test: answers a browser offer that has only a data channel with a candidate of only
+    /// the given transport. The connection is in no room and is dropped after 30 s; the browser
+    /// checks that ICE connects.
+    pub async fn probe(&self, offer_sdp: String, only: Transport) -> Result<String, MediaError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Probe {
+            offer: offer_sdp,
+            only,
+            reply,
+        })?;
+        rx.await.map_err(|_| MediaError::Closed)?
+    }
+
+    /// Rooms, peers and forwarding counters.
+    pub fn stats(&self) -> MediaStats {
+        self.counters.snapshot()
+    }
+
+    fn send(&self, cmd: Command) -> Result<(), MediaError> {
+        self.commands.send(cmd).map_err(|_| MediaError::Closed)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,791 @@
+//! The sans-I/O SFU core: one str0m [`Rtc`] per browser connection, the [`Router`] that decides
+//! where frames go, and the server-side renegotiation of each connection.
+//!
+//! [`Sfu`] never touches a socket or a clock. The driver (or a test) hands it received datagrams
+//! with [`Sfu::handle_receive`], calls [`Sfu::poll`] with the current time to let every
+//! connection work and get the datagrams to send, and sleeps until the instant `poll` returns or
+//! the next datagram or command arrives.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use str0m::bwe::{Bitrate, BweKind};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::config::CryptoProvider;
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::net::{Protocol, Receive, TcpType, Transmit};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+
+use crate::retime::Retimer;
+use crate::router::{Action, Kind, Router, TrackRef};
+use crate::{Counters, MediaError, MediaEvent, PeerId, RoomId, Transport};
+
+/// How long a self-test peer lives.
+pub const PROBE_LIFETIME: Duration = Duration::from_secs(30);
+/// Initial bandwidth estimate towards a subscriber, before str0m's estimator has measured.
+const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1000);
+/// How often the estimator's desired bitrate is refreshed from the router.
+const BWE_CONFIG_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutState {
+    /// Wanted, not offered yet.
+    ToOpen,
+    /// Offered with this mid, waiting for the answer.
+    Negotiating(Mid),
+    /// Negotiated; frames are written to this mid.
+    Open(Mid),
+    /// To be removed in the next offer.
+    ToStop(Mid),
+    /// Removal offered, waiting for the answer.
+    NegotiatingStop(Mid),
+}
+
+/// A track of another peer that this peer receives (or will).
+#[derive(Debug)]
+struct OutTrack {
+    source: TrackRef,
+    kind: Kind,
+    label: String,
+    state: OutState,
+    /// The source left while this was being offered: stop it once the answer is in.
+    orphaned: bool,
+    retimer: Retimer,
+}
+
+#[derive(Debug)]
+enum Role {
+    /// A participant of a room.
+    Member { room: RoomId, label: String },
+    /// A self-test connection, dropped at `expires`.
+    Probe { expires: Instant },
+}
+
+#[derive(Debug)]
+struct Peer {
+    rtc: Rtc,
+    role: Role,
+    connected: bool,
+    /// `Disconnected` already reported.
+    lost: bool,
+    /// The peer's tracks have been offered to the others (happens once it is connected).
+    announced: bool,
+    published: Vec<(Mid, Kind)>,
+    outs: Vec<OutTrack>,
+    pending: Option<SdpPendingOffer>,
+    next_timeout: Instant,
+    /// Has input or writes that `poll` must drain.
+    dirty: bool,
+    last_bwe_config: Option<Instant>,
+}
+
+/// Something one peer's output causes at other peers, handled after that peer is drained.
+#[derive(Debug)]
+enum Propagated {
+    Media(PeerId, Box<MediaData>),
+    KeyframeRequest(PeerId, Mid),
+    Estimate(PeerId, u64),
+    Connected(PeerId),
+    TrackAdded(PeerId, Mid, Kind),
+}
+
+/// The SFU core. See the module documentation.
+pub struct Sfu {
+    udp_candidate: SocketAddr,
+    tcp_candidate: SocketAddr,
+    crypto: Arc<CryptoProvider>,
+    peers: HashMap<PeerId, Peer>,
+    router: Router,
+    /// Which peer last accepted datagrams from a remote address.
+    routes: HashMap<(Protocol, SocketAddr), PeerId>,
+    queue: Vec<Propagated>,
+    actions: Vec<Action>,
+    events: Vec<MediaEvent>,
+    counters: Arc<Counters>,
+}
+
+impl Sfu {
+    /// A core whose host candidates are `udp_candidate` (UDP) and `tcp_candidate` (passive TCP).
+    /// These are the addresses browsers send to; received datagrams must carry them as
+    /// destination.
+    pub fn new(
+        udp_candidate: SocketAddr,
+        tcp_candidate: SocketAddr,
+        counters: Arc<Counters>,
+    ) -> Self {
+        Sfu {
+            udp_candidate,
+            tcp_candidate,
+            crypto: Arc::new(str0m::crypto::from_feature_flags()),
+            peers: HashMap::new(),
+            router: Router::new(),
+            routes: HashMap::new(),
+            queue: Vec::new(),
+            actions: Vec::new(),
+            events: Vec::new(),
+            counters,
+        }
+    }
+
+    fn new_rtc(&self, now: Instant, only: Option<Transport>) -> Result<Rtc, MediaError> {
+        let mut rtc = Rtc::builder()
+            .set_crypto_provider(self.crypto.clone())
+            .set_ice_lite(true)
+            .enable_bwe(Some(INITIAL_ESTIMATE))
+            .build(now);
+        if only != Some(Transport::Tcp) {
+            let c = Candidate::host(self.udp_candidate, "udp")
+                .map_err(|e| MediaError::Config(format!("UDP candidate: {e}")))?;
+            rtc.add_local_candidate(c);
+        }
+        if only != Some(Transport::Udp) {
+            let c = Candidate::builder()
+                .tcp()
+                .host(self.tcp_candidate)
+                .tcptype(TcpType::Passive)
+                .build()
+                .map_err(|e| MediaError::Config(format!("TCP candidate: {e}")))?;
+            rtc.add_local_candidate(c);
+        }
+        Ok(rtc)
+    }
+
+    /// A browser's first offer: admit `peer` to `room` and answer. See [`crate::Media::join`].
+    pub fn join(
+        &mut self,
+        now: Instant,
+        room: RoomId,
+        peer: PeerId,
+        label: String,
+        offer_sdp: &str,
+    ) -> Result<String, MediaError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let mut rtc = self.new_rtc(now, None)?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        // A fresh PeerConnection from the same participant replaces the old one.
+        self.leave(peer);
+        self.router.add_peer(room, peer);
+        let mut outs = Vec::new();
+        for (other_id, other) in &self.peers {
+            let Role::Member { room: r, label: l } = &other.role else {
+                continue;
+            };
+            if *r != room || !other.announced {
+                continue;
+            }
+            for (mid, kind) in &other.published {
+                outs.push(OutTrack::new(
+                    TrackRef {
+                        peer: *other_id,
+                        mid: *mid,
+                    },
+                    *kind,
+                    l.clone(),
+                ));
+            }
+        }
+        self.peers.insert(
+            peer,
+            Peer {
+                rtc,
+                role: Role::Member { room, label },
+                connected: false,
+                lost: false,
+                announced: false,
+                published: Vec::new(),
+                outs,
+                pending: None,
+                next_timeout: now,
+                dirty: true,
+                last_bwe_config: None,
+            },
+        );
+        self.update_gauges();
+        Ok(answer.to_sdp_string())
+    }
+
+    /// The browser's answer to the pending server offer.
+    pub fn apply_answer(
+        &mut self,
+        now: Instant,
+        peer_id: PeerId,
+        answer_sdp: &str,
+    ) -> Result<(), MediaError> {
+        let peer = self
+            .peers
+            .get_mut(&peer_id)
+            .ok_or(MediaError::UnknownPeer)?;
+        let answer = SdpAnswer::from_sdp_string(answer_sdp)
+            .map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let pending = peer.pending.take().ok_or(MediaError::NoPendingOffer)?;
+        peer.dirty = true;
+        if let Err(e) = peer.rtc.sdp_api().accept_answer(pending, answer) {
+            // Offer again from scratch next time round.
+            for out in &mut peer.outs {
+                out.state = match out.state {
+                    OutState::Negotiating(_) => OutState::ToOpen,
+                    OutState::NegotiatingStop(m) => OutState::ToStop(m),
+                    s => s,
+                };
+            }
+            return Err(MediaError::BadSdp(e.to_string()));
+        }
+        let mut opened = Vec::new();
+        for out in &mut peer.outs {
+            match out.state {
+                OutState::Negotiating(m) if out.orphaned => out.state = OutState::ToStop(m),
+                OutState::Negotiating(m) => {
+                    out.state = OutState::Open(m);
+                    opened.push((m, out.source));
+                }
+                _ => {}
+            }
+        }
+        peer.outs
+            .retain(|o| !matches!(o.state, OutState::NegotiatingStop(_)));
+        for (mid, source) in opened {
+            if let Err(e) = self
+                .router
+                .subscribe(now, peer_id, mid, source, &mut self.actions)
+            {
+                tracing::debug!(peer = ?peer_id.0, error = %e, "subscription refused");
+            }
+        }
+        self.run_actions(None);
+        self.negotiate(peer_id);
+        Ok(())
+    }
+
+    /// Remove `peer` and stop its tracks at the others. Unknown peers are ignored.
+    pub fn leave(&mut self, peer_id: PeerId) {
+        let Some(mut peer) = self.peers.remove(&peer_id) else {
+            return;
+        };
+        peer.rtc.disconnect();
+        if peer.connected && !peer.lost {
+            self.events.push(MediaEvent::Disconnected { peer: peer_id });
+        }
+        self.router.remove_peer(peer_id);
+        self.routes.retain(|_, p| *p != peer_id);
+        let mut touched = Vec::new();
+        for (id, other) in &mut self.peers {
+            let before = other.outs.len();
+            other
+                .outs
+                .retain(|o| !(o.source.peer == peer_id && o.state == OutState::ToOpen));
+            let mut changed = other.outs.len() != before;
+            for out in &mut other.outs {
+                if out.source.peer != peer_id {
+                    continue;
+                }
+                match out.state {
+                    OutState::Open(m) => {
+                        out.state = OutState::ToStop(m);
+                        changed = true;
+                    }
+                    OutState::Negotiating(_) => out.orphaned = true,
+                    _ => {}
+                }
+            }
+            if changed {
+                touched.push(*id);
+            }
+        }
+        for id in touched {
+            self.negotiate(id);
+        }
+        self.update_gauges();
+    }
+
+    /// Remove every peer of `room`.
+    pub fn close_room(&mut self, room: RoomId) {
+        for peer in self.router.peers_in(room) {
+            self.leave(peer);
+        }
+    }
+
+    /// Host mute. See [`crate::Media::set_forwarding`].
+    pub fn set_forwarding(&mut self, now: Instant, peer: PeerId, audio: bool, video: bool) {
+        self.router
+            .set_forwarding(now, peer, audio, video, &mut self.actions);
+        self.run_actions(None);
+    }
+
+    /// A self-test peer with a data channel only and a candidate of one transport.
+    pub fn probe(
+        &mut self,
+        now: Instant,
+        offer_sdp: &str,
+        only: Transport,
+    ) -> Result<String, MediaError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let mut rtc = self.new_rtc(now, Some(only))?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let id = PeerId(uuid::Uuid::now_v7());
+        self.peers.insert(
+            id,
+            Peer {
+                rtc,
+                role: Role::Probe {
+                    expires: now + PROBE_LIFETIME,
+                },
+                connected: false,
+                lost: false,
+                announced: false,
+                published: Vec::new(),
+                outs: Vec::new(),
+                pending: None,
+                next_timeout: now,
+                dirty: true,
+                last_bwe_config: None,
+            },
+        );
+        self.update_gauges();
+        Ok(answer.to_sdp_string())
+    }
+
+    /// A received datagram (for TCP: one RFC 4571 frame). Returns whether a peer took it.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) -> bool {
+        let Ok(receive) = Receive::new(proto, source, destination, data) else {
+            self.counters.bad_packets.fetch_add(1, Ordering::Relaxed);
+            return false;
+        };
+        let input = Input::Receive(now, receive);
+        let cached = self
+            .routes
+            .get(&(proto, source))
+            .copied()
+            .filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)));
+        let target = cached.or_else(|| {
+            self.peers
+                .iter()
+                .find(|(_, p)| p.rtc.accepts(&input))
+                .map(|(id, _)| *id)
+        });
+        let Some(id) = target else {
+            self.counters.bad_packets.fetch_add(1, Ordering::Relaxed);
+            return false;
+        };
+        self.routes.insert((proto, source), id);
+        if let Some(peer) = self.peers.get_mut(&id) {
+            peer.dirty = true;
+            if let Err(e) = peer.rtc.handle_input(input) {
+                tracing::debug!(peer = ?id.0, error = %e, "input refused; disconnecting peer");
+                peer.rtc.disconnect();
+            }
+        }
+        true
+    }
+
+    /// Events for the signalling layer produced since the last call.
+    pub fn take_events(&mut self) -> Vec<MediaEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Let every peer that has work do it: time-outs, propagation of media between peers,
+    /// renegotiation. Datagrams to send go to `send`. Returns when `poll` wants to be called
+    /// again at the latest.
+    pub fn poll(&mut self, now: Instant, send: &mut dyn FnMut(Transmit)) -> Instant {
+        let mut dead = Vec::new();
+        loop {
+            let ids: Vec<PeerId> = self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.dirty || p.next_timeout <= now)
+                .map(|(id, _)| *id)
+                .collect();
+            if ids.is_empty() && self.queue.is_empty() {
+                break;
+            }
+            for id in ids {
+                let Some(peer) = self.peers.get_mut(&id) else {
+                    continue;
+                };
+                if let Role::Probe { expires } = peer.role
+                    && expires <= now
+                {
+                    dead.push(id);
+                    peer.dirty = false;
+                    peer.next_timeout = now + PROBE_LIFETIME;
+                    continue;
+                }
+                if peer.next_timeout <= now
+                    && let Err(e) = peer.rtc.handle_input(Input::Timeout(now))
+                {
+                    tracing::debug!(peer = ?id.0, error = %e, "timeout failed");
+                    peer.rtc.disconnect();
+                }
+                peer.dirty = false;
+                if let Role::Member { .. } = peer.role {
+                    let due = peer
+                        .last_bwe_config
+                        .is_none_or(|t| now.saturating_duration_since(t) >= BWE_CONFIG_INTERVAL);
+                    if due && peer.connected {
+                        peer.last_bwe_config = Some(now);
+                        let (current, desired) = self.router.wanted_bitrate(id, now);
+                        peer.rtc
+                            .bwe()
+                            .set_bitrate(Bitrate::bps(current), Bitrate::bps(desired.max(current)));
+                    }
+                }
+                peer.next_timeout = drain(id, peer, now, &mut self.queue, &mut self.events, send);
+                if !peer.rtc.is_alive() {
+                    dead.push(id);
+                }
+            }
+            self.propagate(now);
+            for id in dead.drain(..) {
+                self.drop_peer(id);
+            }
+        }
+        let mut next = now + Duration::from_secs(1);
+        for peer in self.peers.values() {
+            next = next.min(peer.next_timeout);
+            if let Role::Probe { expires } = peer.role {
+                next = next.min(expires);
+            }
+        }
+        next.max(now)
+    }
+
+    /// A peer whose connection died: report it and remove it like a leave.
+    fn drop_peer(&mut self, id: PeerId) {
+        if let Some(peer) = self.peers.get_mut(&id)
+            && matches!(peer.role, Role::Member { .. })
+            && !peer.lost
+        {
+            peer.lost = true;
+            self.events.push(MediaEvent::Disconnected { peer: id });
+        }
+        self.leave(id);
+    }
+
+    fn propagate(&mut self, now: Instant) {
+        let queue = std::mem::take(&mut self.queue);
+        for p in queue {
+            match p {
+                Propagated::Media(from, data) => {
+                    self.counters
+                        .frames_received
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.router.on_media(
+                        now,
+                        from,
+                        data.mid,
+                        data.rid,
+                        data.is_keyframe(),
+                        data.data.len(),
+                        &mut self.actions,
+                    );
+                    self.run_actions(Some(&data));
+                }
+                Propagated::KeyframeRequest(from, mid) => {
+                    self.router
+                        .on_keyframe_request(now, from, mid, &mut self.actions);
+                    self.run_actions(None);
+                }
+                Propagated::Estimate(peer, bps) => {
+                    self.router.on_estimate(now, peer, bps, &mut self.actions);
+                    self.run_actions(None);
+                }
+                Propagated::Connected(id) => self.announce(id),
+                Propagated::TrackAdded(id, mid, kind) => {
+                    if let Err(e) = self.router.add_track(id, mid, kind) {
+                        tracing::debug!(peer = ?id.0, error = %e, "track not added");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Offer the tracks of a newly connected peer to the others in its room, and start its own
+    /// pending offer.
+    fn announce(&mut self, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let Role::Member { room, label } = &peer.role else {
+            return;
+        };
+        let (room, label) = (*room, label.clone());
+        peer.announced = true;
+        let published = peer.published.clone();
+        let mut touched = vec![id];
+        for (other_id, other) in &mut self.peers {
+            if *other_id == id {
+                continue;
+            }
+            if !matches!(&other.role, Role::Member { room: r, .. } if *r == room) {
+                continue;
+            }
+            for (mid, kind) in &published {
+                other.outs.push(OutTrack::new(
+                    TrackRef {
+                        peer: id,
+                        mid: *mid,
+                    },
+                    *kind,
+                    label.clone(),
+                ));
+            }
+            if !published.is_empty() {
+                touched.push(*other_id);
+            }
+        }
+        for t in touched {
+            self.negotiate(t);
+        }
+    }
+
+    /// Perform the router's actions. `data` is the frame `Forward` refers to.
+    fn run_actions(&mut self, data: Option<&MediaData>) {
+        for action in std::mem::take(&mut self.actions) {
+            match action {
+                Action::Forward { to, mid } => {
+                    let Some(data) = data else { continue };
+                    let Some(peer) = self.peers.get_mut(&to) else {
+                        continue;
+                    };
+                    let Some(out) = peer
+                        .outs
+                        .iter_mut()
+                        .find(|o| o.state == OutState::Open(mid))
+                    else {
+                        continue;
+                    };
+                    let time = out.retimer.map(data.rid, data.time, data.network_time);
+                    let Some(writer) = peer.rtc.writer(mid) else {
+                        continue;
+                    };
+                    let Some(pt) = writer.match_params(data.params) else {
+                        continue;
+                    };
+                    peer.dirty = true;
+                    match writer.write(pt, data.network_time, time, data.data.clone()) {
+                        Ok(()) => {
+                            self.counters
+                                .frames_forwarded
+                                .fetch_add(1, Ordering::Relaxed);
+                            self.counters
+                                .bytes_forwarded
+                                .fetch_add(data.data.len() as u64, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            tracing::debug!(peer = ?to.0, error = %e, "write failed");
+                        }
+                    }
+                }
+                Action::RequestKeyframe { track, rid } => {
+                    let Some(peer) = self.peers.get_mut(&track.peer) else {
+                        continue;
+                    };
+                    let Some(mut writer) = peer.rtc.writer(track.mid) else {
+                        continue;
+                    };
+                    let kind = if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
+                        KeyframeRequestKind::Pli
+                    } else {
+                        KeyframeRequestKind::Fir
+                    };
+                    peer.dirty = true;
+                    match writer.request_keyframe(rid, kind) {
+                        Ok(()) => {
+                            self.counters
+                                .keyframe_requests
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => tracing::debug!(error = %e, "keyframe request failed"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Send the next server offer to `id` if it is connected, has no offer outstanding and has
+    /// changes queued. One offer at a time per peer; further changes wait for the answer.
+    fn negotiate(&mut self, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if !peer.connected || peer.pending.is_some() {
+            return;
+        }
+        let mut unsubscribed = Vec::new();
+        let mut api = peer.rtc.sdp_api();
+        for out in &mut peer.outs {
+            match out.state {
+                OutState::ToOpen => {
+                    let kind = match out.kind {
+                        Kind::Audio => MediaKind::Audio,
+                        Kind::Video => MediaKind::Video,
+                    };
+                    let mid = api.add_media(
+                        kind,
+                        Direction::SendOnly,
+                        Some(out.label.clone()),
+                        None,
+                        None,
+                    );
+                    out.state = OutState::Negotiating(mid);
+                }
+                OutState::ToStop(mid) => {
+                    api.stop_media(mid);
+                    unsubscribed.push(mid);
+                    out.state = OutState::NegotiatingStop(mid);
+                }
+                _ => {}
+            }
+        }
+        if !api.has_changes() {
+            return;
+        }
+        let Some((offer, pending)) = api.apply() else {
+            return;
+        };
+        peer.pending = Some(pending);
+        peer.dirty = true;
+        for mid in unsubscribed {
+            self.router.unsubscribe(id, mid);
+        }
+        self.events.push(MediaEvent::Offer {
+            peer: id,
+            sdp: offer.to_sdp_string(),
+        });
+    }
+
+    fn update_gauges(&self) {
+        let probes = self
+            .peers
+            .values()
+            .filter(|p| matches!(p.role, Role::Probe { .. }))
+            .count();
+        self.counters
+            .peers
+            .store((self.peers.len() - probes) as u64, Ordering::Relaxed);
+        self.counters.probes.store(probes as u64, Ordering::Relaxed);
+        self.counters
+            .rooms
+            .store(self.router.room_count() as u64, Ordering::Relaxed);
+    }
+
+    /// The UDP and TCP candidate addresses.
+    pub fn candidates(&self) -> (SocketAddr, SocketAddr) {
+        (self.udp_candidate, self.tcp_candidate)
+    }
+
+    /// Whether `peer` is connected (ICE and DTLS up).
+    pub fn is_connected(&self, peer: PeerId) -> bool {
+        self.peers.get(&peer).is_some_and(|p| p.connected)
+    }
+
+    /// The router, for inspection in tests.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+}
+
+impl OutTrack {
+    fn new(source: TrackRef, kind: Kind, label: String) -> Self {
+        OutTrack {
+            source,
+            kind,
+            label,
+            state: OutState::ToOpen,
+            orphaned: false,
+            retimer: Retimer::new(),
+        }
+    }
+}
+
+/// Drain one peer's output until it wants a timeout. Media, keyframe requests and estimates go
+/// to `queue` for the other peers; datagrams to `send`.
+fn drain(
+    id: PeerId,
+    peer: &mut Peer,
+    now: Instant,
+    queue: &mut Vec<Propagated>,
+    events: &mut Vec<MediaEvent>,
+    send: &mut dyn FnMut(Transmit),
+) -> Instant {
+    let member = matches!(peer.role, Role::Member { .. });
+    loop {
+        if !peer.rtc.is_alive() {
+            return now;
+        }
+        let output = match peer.rtc.poll_output() {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::debug!(peer = ?id.0, error = %e, "poll failed; disconnecting peer");
+                peer.rtc.disconnect();
+                return now;
+            }
+        };
+        match output {
+            Output::Timeout(t) => return t,
+            Output::Transmit(t) => send(t),
+            Output::Event(event) => match event {
+                Event::Connected => {
+                    peer.connected = true;
+                    if member {
+                        events.push(MediaEvent::Connected { peer: id });
+                        queue.push(Propagated::Connected(id));
+                    }
+                }
+                Event::IceConnectionStateChange(IceConnectionState::Disconnected)
+                    if member && peer.connected && !peer.lost =>
+                {
+                    peer.lost = true;
+                    events.push(MediaEvent::Disconnected { peer: id });
+                }
+                Event::IceConnectionStateChange(
+                    IceConnectionState::Connected | IceConnectionState::Completed,
+                ) if member && peer.lost => {
+                    peer.lost = false;
+                    events.push(MediaEvent::Connected { peer: id });
+                }
+                Event::MediaAdded(added) if member => {
+                    let receiving =
+                        matches!(added.direction, Direction::RecvOnly | Direction::SendRecv);
+                    if receiving && !peer.published.iter().any(|(m, _)| *m == added.mid) {
+                        let kind = match added.kind {
+                            MediaKind::Audio => Kind::Audio,
+                            MediaKind::Video => Kind::Video,
+                        };
+                        peer.published.push((added.mid, kind));
+                        queue.push(Propagated::TrackAdded(id, added.mid, kind));
+                    }
+                }
+                Event::MediaData(data) if member => {
+                    queue.push(Propagated::Media(id, Box::new(data)))
+                }
+                Event::KeyframeRequest(req) if member => {
+                    queue.push(Propagated::KeyframeRequest(id, req.mid));
+                }
+                Event::EgressBitrateEstimate(
+                    BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. },
+                ) if member => {
+                    queue.push(Propagated::Estimate(id, estimate.as_u64()));
+                }
+                _ => {}
+            },
+        }
+    }
+}
