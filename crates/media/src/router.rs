@@ -185,15 +185,23 @@ impl Track {
         &mut self.layers[idx]
     }
 
-    /// Active layers, lowest bitrate first. Layers not yet measured sort as the lowest, so a
-    /// fresh subscriber never starts on an unknown, possibly large layer.
+    /// Active layers with a measured bitrate, lowest first. A layer is measured after its first
+    /// [`RATE_WINDOW`]; until one is, a track without simulcast offers its one layer (bitrate
+    /// 0), and a simulcast track offers none, so nobody starts on an unknown, possibly large layer.
     fn active_layers(&self, now: Instant) -> Vec<(Option<Rid>, u64)> {
         let mut v: Vec<(Option<Rid>, u64)> = self
             .layers
             .iter()
             .filter(|l| l.active(now))
-            .map(|l| (l.rid, l.rate_bps.unwrap_or(0)))
+            .filter_map(|l| l.rate_bps.map(|r| (l.rid, r)))
             .collect();
+        if v.is_empty()
+            && let [only] = self.layers.as_slice()
+            && only.rid.is_none()
+            && only.active(now)
+        {
+            v.push((only.rid, 0));
+        }
         v.sort_by_key(|(_, r)| *r);
         v
     }
@@ -514,7 +522,9 @@ impl Router {
             LayerState::On(r) => (Some(r), Some(r)),
             LayerState::Switching { current, target } => (current, Some(target)),
         };
-        let current_rank = now_layer.and_then(|c| layers.iter().position(|(r, _)| *r == c));
+        // The layer sent or being switched to: staying at or below it needs no headroom and
+        // no hold time, so a switch in progress is not undone by the next measurement.
+        let held_rank = wanted_before.and_then(|c| layers.iter().position(|(r, _)| *r == c));
         let may_go_up = sub
             .last_switch
             .is_none_or(|t| now.saturating_duration_since(t) >= UP_HOLD);
@@ -524,13 +534,13 @@ impl Router {
             Some(share) => {
                 let mut best = None;
                 for (rank, (rid, rate)) in layers.iter().enumerate() {
-                    let up = current_rank.is_none_or(|c| rank > c);
+                    let up = held_rank.is_none_or(|c| rank > c);
                     let need = if up {
                         rate + rate * UP_HEADROOM_PCT / 100
                     } else {
                         *rate
                     };
-                    if need <= share && (!up || may_go_up || current_rank.is_none()) {
+                    if need <= share && (!up || may_go_up || held_rank.is_none()) {
                         best = Some(*rid);
                     }
                 }
@@ -727,3 +737,6 @@ impl Router {
         (current, desired)
     }
 }
+
+#[cfg(test)]
+mod tests;
