@@ -7,10 +7,13 @@
 
 use crate::App;
 use crate::admin::StaffInput;
+use crate::appointments::{BookingInput, InviteeInput};
 use crate::auth::hash_password;
 use crate::error::Result;
 use crate::secrets::readable_password;
+use helsebro_domain::appointment::{CallPolicy, InviteeRole};
 use helsebro_domain::{AuditAction, AuditOutcome, Language, NationalId, NewPatient, Role};
+use helsebro_notify::schedule::oslo;
 use helsebro_store::{NewAuditEntry, Organisation, UnitKind};
 
 /// A username and a password to print.
@@ -229,6 +232,74 @@ impl App {
             }
         }
         Ok(printed)
+    }
+}
+
+/// The title of the demo video appointment (staff see it; it is never sent).
+const DEMO_APPOINTMENT_TITLE: &str = "Demo: videotime";
+
+impl App {
+    /// The demo video appointment: today, shortly after now, for the first demo patient with
+    /// the demo clinician (`lege`) as host. Each run makes a fresh link for the patient (links
+    /// cannot be shown again) and returns it to print; `None` without the demo data.
+    pub async fn load_demo_appointment(&self) -> Result<Option<String>> {
+        let Some(lege) = self.store().staff_by_username("lege").await? else {
+            return Ok(None);
+        };
+        let (name, birth, language, _) = DEMO_PATIENTS[0];
+        let Some(nid) = synthetic_national_id(birth, 0) else {
+            return Ok(None);
+        };
+        let Some(patient_id) = self.store().patient_id_by_national_id(&nid).await? else {
+            return Ok(None);
+        };
+        let principal = crate::StaffPrincipal {
+            id: lege.id,
+            username: "demo".into(),
+            display_name: lege.display_name.clone(),
+            roles: lege.roles.clone(),
+            language: None,
+            csrf_token: String::new(),
+            session_hash: String::new(),
+        };
+        let invitee = InviteeInput {
+            role: InviteeRole::Patient,
+            display_name: name.into(),
+            phone: String::new(),
+            email: String::new(),
+            language: Some(language),
+        };
+        let now = self.now();
+        let existing = self
+            .appointments_on(&principal, "")
+            .await?
+            .into_iter()
+            .find(|i| {
+                let a = &i.appointment;
+                a.title == DEMO_APPOINTMENT_TITLE && a.cancelled_at.is_none() && a.ends_at() > now
+            });
+        if let Some(item) = existing {
+            let link = self
+                .add_invitee(&principal, item.appointment.id, &invitee, "local")
+                .await?;
+            return Ok(Some(link.link));
+        }
+        // Half an hour from now, on a five-minute mark, so the link works at once.
+        let start = (now + jiff::SignedDuration::from_mins(30)).to_zoned(oslo());
+        let minute = start.minute() - start.minute() % 5;
+        let input = BookingInput {
+            patient_id: Some(patient_id),
+            date: start.date().to_string(),
+            time: format!("{:02}:{minute:02}", start.hour()),
+            duration_minutes: 30,
+            unit_id: lege.unit_id,
+            policy: CallPolicy::Consultation,
+            title: DEMO_APPOINTMENT_TITLE.into(),
+            hosts: vec![lege.id],
+            invitees: vec![invitee],
+        };
+        let booked = self.book_appointment(&principal, &input, "local").await?;
+        Ok(booked.links.into_iter().next().map(|l| l.link))
     }
 }
 

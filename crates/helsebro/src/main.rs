@@ -221,6 +221,10 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
             "Roles that see health data, administrators and the data protection officer set up"
         );
         println!("two-factor login at first login (any TOTP app: scan the QR code shown).");
+        if let Some(link) = app.load_demo_appointment().await? {
+            println!("A demo video appointment for Kari Nordmann is booked today (host: lege).");
+            println!("  Patient's video link: {link}");
+        }
     }
     if let Some(admin) = app.bootstrap().await? {
         println!("Created the first administrator. Log in and change the password:");
