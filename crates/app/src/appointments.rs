@@ -200,7 +200,7 @@ fn local_start(date: &str, time: &str, errors: &mut Vec<FieldError>) -> Option<T
 }
 
 fn check_duration(minutes: u32, errors: &mut Vec<FieldError>) {
-    if minutes < 5 || minutes > MAX_DURATION_MINUTES {
+    if !(5..=MAX_DURATION_MINUTES).contains(&minutes) {
         errors.push(field(
             "duration_minutes",
             format!("the appointment must last from 5 to {MAX_DURATION_MINUTES} minutes; the end must come after the start"),
