@@ -58,6 +58,9 @@ export async function startServer() {
     Object.entries(process.env).filter(([k]) => !k.startsWith('HELSEBRO_') || k === 'HELSEBRO_LOG'),
   );
   env.HELSEBRO_DEMO_PASSWORD = DEMO_PASSWORD;
+  // Media on free loopback ports, so tests can run side by side.
+  env.HELSEBRO_MEDIA_UDP_LISTEN = '127.0.0.1:0';
+  env.HELSEBRO_MEDIA_TCP_LISTEN = '127.0.0.1:0';
 
   let output = '';
   let exited = null;

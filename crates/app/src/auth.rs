@@ -90,6 +90,8 @@ pub(crate) struct RateLimits {
     by_username: DefaultKeyedRateLimiter<String>,
     by_address: DefaultKeyedRateLimiter<String>,
     codes: DefaultKeyedRateLimiter<String>,
+    /// Self-test connections to the media server, per client address.
+    pub(crate) probes: DefaultKeyedRateLimiter<String>,
 }
 
 impl RateLimits {
@@ -102,10 +104,13 @@ impl RateLimits {
             by_username: RateLimiter::keyed(Quota::per_minute(per_minute)),
             by_address: RateLimiter::keyed(Quota::per_minute(per_address)),
             codes: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            probes: RateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
+            )),
         }
     }
 
-    fn check(limiter: &DefaultKeyedRateLimiter<String>, key: String) -> Result<()> {
+    pub(crate) fn check(limiter: &DefaultKeyedRateLimiter<String>, key: String) -> Result<()> {
         limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             AppError::RateLimited(wait.max(std::time::Duration::from_secs(1)))
@@ -117,6 +122,7 @@ impl RateLimits {
         self.by_username.retain_recent();
         self.by_address.retain_recent();
         self.codes.retain_recent();
+        self.probes.retain_recent();
     }
 }
 

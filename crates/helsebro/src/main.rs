@@ -231,6 +231,27 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
         println!("  {} / {}", admin.username, admin.password);
     }
 
+    let media_config = helsebro_media::MediaConfig {
+        udp_listen: config.media_udp_listen,
+        tcp_listen: config.media_tcp_listen,
+        advertise_ip: Some(advertise_ip(&config)),
+    };
+    let (media, media_events) = helsebro_media::Media::start(media_config)
+        .await
+        .with_context(|| {
+            format!(
+                "could not open the media ports (UDP {}, TCP {}); set media_udp_listen and media_tcp_listen",
+                config.media_udp_listen, config.media_tcp_listen
+            )
+        })?;
+    println!(
+        "Video media (SFU) on UDP {} and TCP {}, announced as {}.",
+        media.udp_addr(),
+        media.tcp_addr(),
+        advertise_ip(&config)
+    );
+    app.attach_media(media, media_events);
+
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("could not listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
@@ -293,6 +314,28 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
         }
     }
     Ok(())
+}
+
+/// The address browsers are told to send media to: the configured public address, else the
+/// media listen address, else the address this host would use to reach the internet (found
+/// without sending anything), else loopback.
+fn advertise_ip(config: &Config) -> std::net::IpAddr {
+    if let Some(ip) = config.media_public_ip {
+        return ip;
+    }
+    let listen = config.media_udp_listen.ip();
+    if !listen.is_unspecified() {
+        return listen;
+    }
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect("192.0.2.1:9")?;
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
 }
 
 async fn shutdown_signal() {

@@ -10,7 +10,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_helsebro"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helsebro"));
+    // Media on free loopback ports, so servers started by tests side by side don't collide.
+    cmd.env("HELSEBRO_MEDIA_UDP_LISTEN", "127.0.0.1:0")
+        .env("HELSEBRO_MEDIA_TCP_LISTEN", "127.0.0.1:0");
+    cmd
 }
 
 /// Runs a command against the test database: SQLite in `dir`, or `url` for PostgreSQL.

@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-const FILES: [(&str, &str, &str); 2] = [
+const FILES: [(&str, &str, &str); 4] = [
     (
         "helsebro.css",
         "text/css; charset=utf-8",
@@ -15,6 +15,16 @@ const FILES: [(&str, &str, &str); 2] = [
         "helsebro.js",
         "text/javascript; charset=utf-8",
         include_str!("../static/helsebro.js"),
+    ),
+    (
+        "selftest.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/selftest.js"),
+    ),
+    (
+        "call.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/call.js"),
     ),
 ];
 

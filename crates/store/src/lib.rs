@@ -8,6 +8,7 @@
 
 mod appointments;
 mod audit;
+mod calls;
 mod org;
 mod outbox;
 mod patients;
@@ -19,6 +20,7 @@ pub use appointments::{
     Reschedule, message_key_prefix,
 };
 pub use audit::{AuditFilter, NewAuditEntry};
+pub use calls::CallQuality;
 pub use org::{NoticeSettings, Organisation, Unit, UnitKind};
 pub use outbox::{NewMessage, OutboxChannel, OutboxMessage};
 pub use patients::{CareTeamMember, EmergencyGrant, Patient, PatientSummary};

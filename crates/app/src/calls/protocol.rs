@@ -4,6 +4,7 @@
 //! the server enforces every rule (admission, lock, limit, roles, policy), so a client that
 //! sends something it may not gets an `error` message and nothing changes.
 
+pub use helsebro_domain::appointment::InviteeRole as CallRole;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -103,30 +104,6 @@ pub enum Presence {
     InCall,
     /// In the call, but the connection dropped; may come back within the grace period.
     Away,
-}
-
-/// The role shown beside a name.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum CallRole {
-    Staff,
-    Patient,
-    Relative,
-    Interpreter,
-    External,
-}
-
-impl CallRole {
-    pub fn parse(code: &str) -> Option<CallRole> {
-        Some(match code {
-            "staff" => CallRole::Staff,
-            "patient" => CallRole::Patient,
-            "relative" => CallRole::Relative,
-            "interpreter" => CallRole::Interpreter,
-            "external" => CallRole::External,
-            _ => return None,
-        })
-    }
 }
 
 /// One participant, as another participant sees them.

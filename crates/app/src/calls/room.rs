@@ -24,37 +24,13 @@ pub const MAX_CODE_ATTEMPTS: u32 = 5;
 /// The window the knock limit counts over.
 pub const KNOCK_WINDOW: Duration = Duration::from_secs(10 * 60);
 
-/// The room's policy profile (VC-9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    /// A patient is involved: no chat, files or screen sharing; waiting room on.
-    Consultation,
-    /// Staff only; screen sharing allowed.
-    Administrative,
-}
+pub use helsebro_domain::appointment::CallPolicy as Policy;
 
-impl Policy {
-    pub fn parse(code: &str) -> Option<Policy> {
-        match code {
-            "consultation" => Some(Policy::Consultation),
-            "administrative" => Some(Policy::Administrative),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Policy::Consultation => "consultation",
-            Policy::Administrative => "administrative",
-        }
-    }
-
-    /// Video tracks one participant may send: the camera, plus a screen where sharing is on.
-    pub fn max_video_tracks(self) -> usize {
-        match self {
-            Policy::Consultation => 1,
-            Policy::Administrative => 2,
-        }
+/// Video tracks one participant may send: the camera, plus a screen where sharing is on.
+pub fn max_video_tracks(policy: Policy) -> usize {
+    match policy {
+        Policy::Consultation => 1,
+        Policy::Administrative => 2,
     }
 }
 
@@ -184,9 +160,6 @@ pub struct Quality {
     pub rtt_sum: f64,
     pub rtt_max: f64,
     pub freezes: u64,
-    pub ratings: u64,
-    pub sound_sum: u64,
-    pub picture_sum: u64,
 }
 
 /// One live room.
@@ -202,7 +175,6 @@ pub struct Room {
     removed: HashSet<Uuid>,
     knocks: HashMap<Uuid, Vec<Instant>>,
     quality: Quality,
-    rated: HashSet<Uuid>,
 }
 
 impl Room {
@@ -217,12 +189,16 @@ impl Room {
             removed: HashSet::new(),
             knocks: HashMap::new(),
             quality: Quality::default(),
-            rated: HashSet::new(),
         }
     }
 
     pub fn is_ended(&self) -> bool {
         self.ended
+    }
+
+    /// Two or more people have been in the call together.
+    pub fn has_started(&self) -> bool {
+        self.started
     }
 
     pub fn is_locked(&self) -> bool {
@@ -576,7 +552,7 @@ impl Room {
             action,
             actor: p.who,
             actor_name: p.name.clone(),
-            subject: subject.map(|s| format!("{} ({})", s.name, role_code(s.role))),
+            subject: subject.map(|s| format!("{} ({})", s.name, s.role.code())),
             detail: detail.to_owned(),
         })
     }
@@ -622,7 +598,7 @@ impl Room {
                 if self.participants[idx].presence != Presence::InCall {
                     return Self::error(conn, ErrorCode::NotAllowed);
                 }
-                if count_sent_video(&sdp) > self.rules.policy.max_video_tracks() {
+                if count_sent_video(&sdp) > max_video_tracks(self.rules.policy) {
                     return Self::error(conn, ErrorCode::Policy);
                 }
                 let mut fx = Vec::new();
@@ -678,18 +654,6 @@ impl Room {
             ClientMsg::Stats(stats) => {
                 if self.participants[idx].presence == Presence::InCall {
                     self.add_stats(stats);
-                }
-                Vec::new()
-            }
-            ClientMsg::Rating { sound, picture } => {
-                let id = self.participants[idx].id;
-                if !(1..=5).contains(&sound) || !(1..=5).contains(&picture) {
-                    return Self::error(conn, ErrorCode::BadMessage);
-                }
-                if self.rated.insert(id) {
-                    self.quality.ratings += 1;
-                    self.quality.sound_sum += u64::from(sound);
-                    self.quality.picture_sum += u64::from(picture);
                 }
                 Vec::new()
             }
@@ -976,16 +940,6 @@ pub fn clean_name(name: &str) -> Option<String> {
     let name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
     let len = name.chars().count();
     (1..=MAX_NAME_CHARS).contains(&len).then_some(name)
-}
-
-fn role_code(role: CallRole) -> &'static str {
-    match role {
-        CallRole::Staff => "staff",
-        CallRole::Patient => "patient",
-        CallRole::Relative => "relative",
-        CallRole::Interpreter => "interpreter",
-        CallRole::External => "external",
-    }
 }
 
 /// Video sections in an SDP offer that send (a camera, a screen).

@@ -4,6 +4,7 @@
 mod admin;
 mod appointments;
 mod auth;
+mod calls;
 mod patients;
 
 use crate::AppState;
@@ -23,6 +24,7 @@ use serde::de::DeserializeOwned;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(appointments::router())
+        .merge(calls::router())
         .route("/", get(patients::home))
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .route("/login/totp", get(auth::totp_page).post(auth::totp_submit))
