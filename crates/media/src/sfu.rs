@@ -27,6 +27,8 @@ use crate::{Counters, MediaError, MediaEvent, PeerId, RoomId, Transport};
 pub const PROBE_LIFETIME: Duration = Duration::from_secs(30);
 /// Initial bandwidth estimate towards a subscriber, before str0m's estimator has measured.
 const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1000);
+/// Most rounds of propagation in one `poll`.
+const MAX_POLL_ROUNDS: usize = 16;
 /// How often the estimator's desired bitrate is refreshed from the router.
 const BWE_CONFIG_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -405,11 +407,14 @@ impl Sfu {
     /// again at the latest.
     pub fn poll(&mut self, now: Instant, send: &mut dyn FnMut(Transmit)) -> Instant {
         let mut dead = Vec::new();
-        loop {
+        // The first round handles the peers whose timeout is due; later rounds only the peers
+        // that the earlier rounds gave work (media written to them, offers). Bounded, so that
+        // one misbehaving peer cannot keep the driver here.
+        for round in 0..MAX_POLL_ROUNDS {
             let ids: Vec<PeerId> = self
                 .peers
                 .iter()
-                .filter(|(_, p)| p.dirty || p.next_timeout <= now)
+                .filter(|(_, p)| p.dirty || (round == 0 && p.next_timeout <= now))
                 .map(|(id, _)| *id)
                 .collect();
             if ids.is_empty() && self.queue.is_empty() {

@@ -1,1 +1,373 @@
+//! In-process tests of the SFU core: str0m client `Rtc`s play the browsers and exchange
+//! datagrams with [`Sfu`] in memory, on a fake clock.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use uuid::Uuid;
+
+use crate::sfu::Sfu;
+use crate::{Counters, MediaEvent, PeerId, RoomId};
+
+const SERVER_UDP: &str = "10.0.0.1:5000";
+const SERVER_TCP: &str = "10.0.0.1:5001";
+
+/// A fake browser.
+struct Browser {
+    id: PeerId,
+    addr: SocketAddr,
+    rtc: Rtc,
+    pending: Option<SdpPendingOffer>,
+    connected: bool,
+    audio: Option<Mid>,
+    video: Option<Mid>,
+    /// Incoming tracks: mid -> (kind, msid stream id seen in the SDP).
+    received: HashMap<Mid, MediaKind>,
+    /// Frames received per incoming mid.
+    frames: HashMap<Mid, usize>,
+    stream_ids: Vec<String>,
+}
+
+impl Browser {
+    fn new(n: u128, now: Instant) -> Self {
+        let addr: SocketAddr = format!("10.0.1.{n}:4000")
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([10, 0, 1, 1], 4000)));
+        let mut rtc = Rtc::builder()
+            .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
+            .build(now);
+        if let Ok(c) = Candidate::host(addr, "udp") {
+            rtc.add_local_candidate(c);
+        }
+        Browser {
+            id: PeerId(Uuid::from_u128(n)),
+            addr,
+            rtc,
+            pending: None,
+            connected: false,
+            audio: None,
+            video: None,
+            received: HashMap::new(),
+            frames: HashMap::new(),
+            stream_ids: Vec::new(),
+        }
+    }
+
+    /// The browser's one offer: audio and video to send.
+    fn offer(&mut self) -> String {
+        let mut api = self.rtc.sdp_api();
+        self.audio = Some(api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None));
+        self.video = Some(api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+        let Some((offer, pending)) = api.apply() else {
+            panic!("no offer");
+        };
+        self.pending = Some(pending);
+        offer.to_sdp_string()
+    }
+
+    fn accept_answer(&mut self, sdp: &str) {
+        let answer = SdpAnswer::from_sdp_string(sdp).expect("answer parses");
+        let pending = self.pending.take().expect("pending offer");
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .expect("answer accepted");
+    }
+
+    /// Answer a server offer, noting the msid stream ids of the tracks it adds.
+    fn answer(&mut self, sdp: &str) -> String {
+        // The msid of the m-lines the server sends on (the others echo this browser's own).
+        for section in sdp.split("\r\nm=").skip(1) {
+            if !section.contains("a=sendonly") {
+                continue;
+            }
+            for line in section.lines() {
+                if let Some(rest) = line.strip_prefix("a=msid:")
+                    && let Some(stream) = rest.split_whitespace().next()
+                {
+                    self.stream_ids.push(stream.to_string());
+                }
+            }
+        }
+        let offer = SdpOffer::from_sdp_string(sdp).expect("offer parses");
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .expect("offer accepted");
+        answer.to_sdp_string()
+    }
+
+    fn write(&mut self, mid: Option<Mid>, codec: Codec, time: MediaTime, data: &[u8]) {
+        if !self.connected {
+            return;
+        }
+        let Some(mid) = mid else { return };
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = writer
+            .payload_params()
+            .find(|p| p.spec().codec == codec)
+            .map(|p| p.pt())
+        else {
+            return;
+        };
+        let now = Instant::now();
+        writer.write(pt, now, time, data.to_vec()).expect("write");
+    }
+}
+
+struct Net {
+    now: Instant,
+    sfu: Sfu,
+    browsers: Vec<Browser>,
+    events: Vec<MediaEvent>,
+    counters: Arc<Counters>,
+}
+
+impl Net {
+    fn new() -> Self {
+        let counters = Arc::new(Counters::default());
+        let udp = SERVER_UDP
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([10, 0, 0, 1], 5000)));
+        let tcp = SERVER_TCP
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([10, 0, 0, 1], 5001)));
+        Net {
+            now: Instant::now(),
+            sfu: Sfu::new(udp, tcp, counters.clone()),
+            browsers: Vec::new(),
+            events: Vec::new(),
+            counters,
+        }
+    }
+
+    fn join(&mut self, n: u128, room: RoomId, label: &str) -> usize {
+        let mut b = Browser::new(n, self.now);
+        let offer = b.offer();
+        let answer = self
+            .sfu
+            .join(self.now, room, b.id, label.to_string(), &offer)
+            .expect("join");
+        b.accept_answer(&answer);
+        self.browsers.push(b);
+        self.browsers.len() - 1
+    }
+
+    /// Run the network for `dur` in steps of 5 ms, every browser sending audio every 20 ms and
+    /// VP8 every 40 ms (a keyframe every second).
+    fn run(&mut self, dur: Duration) {
+        let end = self.now + dur;
+        let mut step = 0u64;
+        while self.now < end {
+            step += 1;
+            let ms = step * 5;
+            for b in &mut self.browsers {
+                if ms.is_multiple_of(20) {
+                    let t = MediaTime::new(ms * 48, Frequency::FORTY_EIGHT_KHZ);
+                    b.write(b.audio, Codec::Opus, t, &[0xfc, 0xff, 0xfe, 1, 2, 3]);
+                }
+                if ms.is_multiple_of(40) {
+                    let key = ms.is_multiple_of(1000) || ms == 40;
+                    let mut frame = vec![if key { 0x10 } else { 0x11 }, 0x02, 0x00];
+                    frame.extend_from_slice(&[0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]);
+                    frame.resize(1200, 0x55);
+                    let t = MediaTime::from_90khz(ms * 90);
+                    b.write(b.video, Codec::Vp8, t, &frame);
+                }
+            }
+            self.step();
+            self.now += Duration::from_millis(5);
+        }
+    }
+
+    fn step(&mut self) {
+        let now = self.now;
+        for _ in 0..4 {
+            // Browsers -> SFU.
+            for b in &mut self.browsers {
+                let _ = b.rtc.handle_input(Input::Timeout(now));
+                loop {
+                    match b.rtc.poll_output() {
+                        Ok(Output::Timeout(_)) | Err(_) => break,
+                        Ok(Output::Transmit(t)) => {
+                            self.sfu.handle_receive(
+                                now,
+                                t.proto,
+                                t.source,
+                                t.destination,
+                                &t.contents,
+                            );
+                        }
+                        Ok(Output::Event(e)) => match e {
+                            Event::Connected => b.connected = true,
+                            Event::MediaAdded(m) => {
+                                b.received.insert(m.mid, m.kind);
+                            }
+                            Event::MediaData(d) => *b.frames.entry(d.mid).or_default() += 1,
+                            _ => {}
+                        },
+                    }
+                }
+            }
+            // SFU -> browsers.
+            let mut out = Vec::new();
+            self.sfu.poll(now, &mut |t| out.push(t));
+            for t in out {
+                if let Some(b) = self.browsers.iter_mut().find(|b| b.addr == t.destination)
+                    && let Ok(r) = Receive::new(Protocol::Udp, t.source, t.destination, &t.contents)
+                {
+                    let _ = b.rtc.handle_input(Input::Receive(now, r));
+                }
+            }
+            // Signalling: server offers are answered at once.
+            for ev in self.sfu.take_events() {
+                if let MediaEvent::Offer { peer, sdp } = &ev
+                    && let Some(b) = self.browsers.iter_mut().find(|b| b.id == *peer)
+                {
+                    let answer = b.answer(sdp);
+                    self.sfu
+                        .apply_answer(now, *peer, &answer)
+                        .expect("answer applied");
+                }
+                self.events.push(ev);
+            }
+        }
+    }
+
+    fn frames(&self, i: usize, kind: MediaKind) -> usize {
+        let b = &self.browsers[i];
+        b.frames
+            .iter()
+            .filter(|(mid, _)| b.received.get(*mid) == Some(&kind))
+            .map(|(_, n)| *n)
+            .sum()
+    }
+}
+
+fn room(n: u128) -> RoomId {
+    RoomId(Uuid::from_u128(0x1000 + n))
+}
+
+#[test]
+fn two_browsers_receive_each_others_audio_and_video_through_the_sfu() {
+    let mut net = Net::new();
+    let alice = net.join(1, room(1), "alice");
+    let bob = net.join(2, room(1), "bob");
+    net.run(Duration::from_secs(3));
+
+    for (i, name) in [(alice, "alice"), (bob, "bob")] {
+        let b = &net.browsers[i];
+        assert!(b.connected, "{name} connected");
+        assert!(
+            net.events.contains(&MediaEvent::Connected { peer: b.id }),
+            "{name}: Connected event"
+        );
+        assert_eq!(
+            b.received.len(),
+            2,
+            "{name} got two tracks: {:?}",
+            b.received
+        );
+        assert!(net.frames(i, MediaKind::Audio) > 50, "{name} audio frames");
+        assert!(net.frames(i, MediaKind::Video) > 20, "{name} video frames");
+    }
+    // The msid stream id tells whose track it is.
+    assert_eq!(net.browsers[alice].stream_ids.len(), 2);
+    assert!(net.browsers[alice].stream_ids.iter().all(|s| s == "bob"));
+    assert!(net.browsers[bob].stream_ids.iter().all(|s| s == "alice"));
+    let stats = net.counters.snapshot();
+    assert_eq!((stats.rooms, stats.peers), (1, 2));
+    assert!(
+        stats.frames_forwarded > 100 && stats.keyframe_requests > 0,
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn other_rooms_mute_and_leave_are_respected() {
+    let mut net = Net::new();
+    let alice = net.join(1, room(1), "alice");
+    let bob = net.join(2, room(1), "bob");
+    let carol = net.join(3, room(2), "carol");
+    net.run(Duration::from_secs(2));
+    assert!(net.browsers[carol].connected);
+    assert!(
+        net.browsers[carol].received.is_empty(),
+        "carol alone in room 2"
+    );
+    assert_eq!(net.frames(carol, MediaKind::Audio), 0);
+    assert!(net.frames(bob, MediaKind::Audio) > 0);
+
+    // Host mute of alice's audio: bob's audio from alice stops, video continues.
+    let alice_id = net.browsers[alice].id;
+    let now = net.now;
+    net.sfu.set_forwarding(now, alice_id, false, true);
+    net.run(Duration::from_millis(500));
+    let (a0, v0) = (
+        net.frames(bob, MediaKind::Audio),
+        net.frames(bob, MediaKind::Video),
+    );
+    net.run(Duration::from_secs(1));
+    assert!(
+        net.frames(bob, MediaKind::Audio) - a0 <= 1,
+        "muted audio stopped"
+    );
+    assert!(net.frames(bob, MediaKind::Video) > v0 + 10, "video kept");
+
+    // Alice leaves: bob gets an offer that stops her tracks, and no more frames.
+    net.sfu.leave(alice_id);
+    net.run(Duration::from_millis(500));
+    let bob_id = net.browsers[bob].id;
+    let offers = net
+        .events
+        .iter()
+        .filter(|e| matches!(e, MediaEvent::Offer { peer, .. } if *peer == bob_id))
+        .count();
+    assert!(
+        offers >= 2,
+        "bob got a second offer removing alice's tracks"
+    );
+    let v1 = net.frames(bob, MediaKind::Video);
+    net.run(Duration::from_secs(1));
+    assert_eq!(net.frames(bob, MediaKind::Video), v1);
+    assert_eq!(net.counters.snapshot().peers, 2);
+}
+
+#[test]
+fn a_bad_offer_is_refused_cleanly() {
+    let mut net = Net::new();
+    let now = net.now;
+    let r = net.sfu.join(
+        now,
+        room(1),
+        PeerId(Uuid::from_u128(9)),
+        "x".into(),
+        "v=0\r\nbogus",
+    );
+    assert!(matches!(r, Err(crate::MediaError::BadSdp(_))), "{r:?}");
+    assert!(matches!(
+        net.sfu.apply_answer(now, PeerId(Uuid::from_u128(9)), "v=0"),
+        Err(crate::MediaError::UnknownPeer)
+    ));
+    // Garbage datagrams are dropped.
+    let src: SocketAddr = SocketAddr::from(([10, 9, 9, 9], 1));
+    let dst: SocketAddr = SocketAddr::from(([10, 0, 0, 1], 5000));
+    assert!(
+        !net.sfu
+            .handle_receive(now, Protocol::Udp, src, dst, &[0u8; 3])
+    );
+    assert!(
+        !net.sfu
+            .handle_receive(now, Protocol::Udp, src, dst, &[0x80u8; 40])
+    );
+}
