@@ -108,10 +108,10 @@ fn connect_tcp(mut rtc: Rtc, mut stream: TcpStream) -> bool {
                 break;
             }
             let frame: Vec<u8> = pending.drain(..2 + len).skip(2).collect();
-            if let Ok(r) = Receive::new(Protocol::Tcp, remote, local, &frame) {
-                if rtc.handle_input(Input::Receive(Instant::now(), r)).is_err() {
-                    return false;
-                }
+            if let Ok(r) = Receive::new(Protocol::Tcp, remote, local, &frame)
+                && rtc.handle_input(Input::Receive(Instant::now(), r)).is_err()
+            {
+                return false;
             }
         }
         if rtc.handle_input(Input::Timeout(Instant::now())).is_err() {
