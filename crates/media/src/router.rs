@@ -545,7 +545,7 @@ impl Router {
                     }
                 }
                 // Resuming from a pause also waits for the hold time.
-                if now_layer.is_none() && !may_go_up {
+                if sub.layer == LayerState::Paused && !may_go_up {
                     None
                 } else {
                     best

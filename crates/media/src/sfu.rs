@@ -237,6 +237,8 @@ impl Sfu {
                     s => s,
                 };
             }
+            // Offer the same changes again.
+            self.negotiate(peer_id);
             return Err(MediaError::BadSdp(e.to_string()));
         }
         let mut opened = Vec::new();

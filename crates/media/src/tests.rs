@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::media::{
+    Direction, Frequency, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer,
+};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use uuid::Uuid;
@@ -33,6 +35,10 @@ struct Browser {
     /// Frames received per incoming mid.
     frames: HashMap<Mid, usize>,
     stream_ids: Vec<String>,
+    /// Send VP8 simulcast with rids "l" and "h".
+    simulcast: bool,
+    /// Keyframe requests received, per rid.
+    keyframe_requests: Vec<Option<Rid>>,
 }
 
 impl Browser {
@@ -57,6 +63,8 @@ impl Browser {
             received: HashMap::new(),
             frames: HashMap::new(),
             stream_ids: Vec::new(),
+            simulcast: false,
+            keyframe_requests: Vec::new(),
         }
     }
 
@@ -64,7 +72,14 @@ impl Browser {
     fn offer(&mut self) -> String {
         let mut api = self.rtc.sdp_api();
         self.audio = Some(api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None));
-        self.video = Some(api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+        let simulcast = self.simulcast.then(|| {
+            let mut s = Simulcast::new();
+            s.add_send_layer(SimulcastLayer::new("l"));
+            s.add_send_layer(SimulcastLayer::new("h"));
+            s
+        });
+        self.video =
+            Some(api.add_media(MediaKind::Video, Direction::SendOnly, None, None, simulcast));
         let Some((offer, pending)) = api.apply() else {
             panic!("no offer");
         };
@@ -105,7 +120,14 @@ impl Browser {
         answer.to_sdp_string()
     }
 
-    fn write(&mut self, mid: Option<Mid>, codec: Codec, time: MediaTime, data: &[u8]) {
+    fn write(
+        &mut self,
+        mid: Option<Mid>,
+        rid: Option<Rid>,
+        codec: Codec,
+        time: MediaTime,
+        data: &[u8],
+    ) {
         if !self.connected {
             return;
         }
@@ -119,6 +141,10 @@ impl Browser {
             .map(|p| p.pt())
         else {
             return;
+        };
+        let writer = match rid {
+            Some(r) => writer.rid(r),
+            None => writer,
         };
         let now = Instant::now();
         writer.write(pt, now, time, data.to_vec()).expect("write");
@@ -152,7 +178,12 @@ impl Net {
     }
 
     fn join(&mut self, n: u128, room: RoomId, label: &str) -> usize {
+        self.join_with(n, room, label, false)
+    }
+
+    fn join_with(&mut self, n: u128, room: RoomId, label: &str, simulcast: bool) -> usize {
         let mut b = Browser::new(n, self.now);
+        b.simulcast = simulcast;
         let offer = b.offer();
         let answer = self
             .sfu
@@ -174,15 +205,22 @@ impl Net {
             for b in &mut self.browsers {
                 if ms.is_multiple_of(20) {
                     let t = MediaTime::new(ms * 48, Frequency::FORTY_EIGHT_KHZ);
-                    b.write(b.audio, Codec::Opus, t, &[0xfc, 0xff, 0xfe, 1, 2, 3]);
+                    b.write(b.audio, None, Codec::Opus, t, &[0xfc, 0xff, 0xfe, 1, 2, 3]);
                 }
                 if ms.is_multiple_of(40) {
                     let key = ms.is_multiple_of(1000) || ms == 40;
                     let mut frame = vec![if key { 0x10 } else { 0x11 }, 0x02, 0x00];
                     frame.extend_from_slice(&[0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]);
-                    frame.resize(1200, 0x55);
                     let t = MediaTime::from_90khz(ms * 90);
-                    b.write(b.video, Codec::Vp8, t, &frame);
+                    if b.simulcast {
+                        frame.resize(300, 0x55);
+                        b.write(b.video, Some(Rid::from("l")), Codec::Vp8, t, &frame);
+                        frame.resize(3000, 0x55);
+                        b.write(b.video, Some(Rid::from("h")), Codec::Vp8, t, &frame);
+                    } else {
+                        frame.resize(1200, 0x55);
+                        b.write(b.video, None, Codec::Vp8, t, &frame);
+                    }
                 }
             }
             self.step();
@@ -214,6 +252,7 @@ impl Net {
                                 b.received.insert(m.mid, m.kind);
                             }
                             Event::MediaData(d) => *b.frames.entry(d.mid).or_default() += 1,
+                            Event::KeyframeRequest(r) => b.keyframe_requests.push(r.rid),
                             _ => {}
                         },
                     }
@@ -369,5 +408,23 @@ fn a_bad_offer_is_refused_cleanly() {
     assert!(
         !net.sfu
             .handle_receive(now, Protocol::Udp, src, dst, &[0x80u8; 40])
+    );
+}
+
+#[test]
+fn a_simulcast_publisher_reaches_a_subscriber_on_one_layer_with_keyframe_requests() {
+    let mut net = Net::new();
+    let alice = net.join_with(1, room(1), "alice", true);
+    let bob = net.join(2, room(1), "bob");
+    net.run(Duration::from_secs(3));
+    assert!(net.browsers[bob].connected);
+    let video = net.frames(bob, MediaKind::Video);
+    // One layer is forwarded (25 frames/s), not both.
+    assert!((20..=80).contains(&video), "bob video frames: {video}");
+    // The SFU asked alice for a keyframe on a layer (the start waits for one).
+    let requests = &net.browsers[alice].keyframe_requests;
+    assert!(
+        requests.iter().any(|r| r.is_some()),
+        "keyframe requests with a rid: {requests:?}"
     );
 }

@@ -490,3 +490,24 @@ fn rooms_are_isolated() {
         ]
     );
 }
+
+#[test]
+fn with_an_estimate_from_the_start_video_starts_low_and_climbs_after_the_hold() {
+    let (mut s, video, _) = setup();
+    let now = s.now;
+    s.r.on_estimate(now, peer(2), 3_000_000, &mut s.out);
+    // The layers are measured one after another; later measurements must not undo the start.
+    s.run(video, Duration::from_millis(600), peer(2));
+    assert_eq!(
+        s.r.layer_state(peer(2), mid("1")),
+        Some(LayerState::Switching {
+            current: None,
+            target: rid("l")
+        })
+    );
+    let f = s.frame_all(video, &["l", "m", "h"]);
+    assert_eq!(forwarded_to(&f, peer(2)), vec!["l"]);
+    s.keyframe_requests();
+    s.run(video, UP_HOLD, peer(2));
+    assert!(s.keyframe_requests().contains(&rid("h")));
+}
