@@ -221,10 +221,6 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
             "Roles that see health data, administrators and the data protection officer set up"
         );
         println!("two-factor login at first login (any TOTP app: scan the QR code shown).");
-        if let Some(link) = app.load_demo_appointment().await? {
-            println!("A demo video appointment for Kari Nordmann is booked today (host: lege).");
-            println!("  Patient's video link: {link}");
-        }
     }
     if let Some(admin) = app.bootstrap().await? {
         println!("Created the first administrator. Log in and change the password:");
@@ -262,6 +258,17 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
         "http"
     };
     println!("Helsebro is running at {scheme}://{addr}/");
+    if demo && let Some(link) = app.load_demo_appointment().await? {
+        // Without public_url, links name the listen address; show the port actually bound.
+        let link = match link.strip_prefix(&config.base_url()) {
+            Some(path) if config.public_url.trim().is_empty() => {
+                format!("{scheme}://{addr}{path}")
+            }
+            _ => link,
+        };
+        println!("A demo video appointment for Kari Nordmann is booked today (host: lege).");
+        println!("  Patient's video link: {link}");
+    }
     if !config.public_url.is_empty() {
         println!("Users reach it at {}", config.public_url);
     }
