@@ -51,7 +51,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
  * Starts `helsebro serve --demo` on a free loopback port with a fresh data folder.
  * Resolves to { base, stop(), output() } once the server prints its address.
  */
-export async function startServer() {
+export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'helsebro-browser-'));
   // Inherited HELSEBRO_* settings (a database URL, a config file) must not leak in.
   const env = Object.fromEntries(
@@ -61,6 +61,7 @@ export async function startServer() {
   // Media on free loopback ports, so tests can run side by side.
   env.HELSEBRO_MEDIA_UDP_LISTEN = '127.0.0.1:0';
   env.HELSEBRO_MEDIA_TCP_LISTEN = '127.0.0.1:0';
+  Object.assign(env, extraEnv);
 
   let output = '';
   let exited = null;
@@ -84,6 +85,10 @@ export async function startServer() {
     base: null,
     dataDir,
     output: () => output,
+    /** The media server's UDP port, from the line the server prints. */
+    mediaUdpPort: () => Number(/Video media \(SFU\) on UDP [0-9.]+:(\d+)/.exec(output)?.[1]),
+    /** The demo appointment's patient link, from the line the server prints. */
+    demoLink: () => /Patient's video link: (\S+)/.exec(output)?.[1],
     killNow() {
       if (exited === null) child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });

@@ -201,6 +201,13 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
     if let Some(l) = listen {
         config.listen = l;
     }
+    // Bind first, so links made from the listen address (port 0: any free port) carry the
+    // port actually bound.
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("could not listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    config.listen = addr;
     let (email, sms) = providers(&config)?;
     let (store, app) = open_store(&config).await?;
     if demo {
@@ -248,10 +255,6 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
     );
     app.attach_media(media, media_events);
 
-    let listener = std::net::TcpListener::bind(config.listen)
-        .with_context(|| format!("could not listen on {}", config.listen))?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
     let scheme = if config.tls_cert.is_some() {
         "https"
     } else {

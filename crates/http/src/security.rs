@@ -17,6 +17,10 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 pub const PERMISSIONS_DEFAULT: &str =
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()";
 
+/// For the pages that use the camera and microphone (self-test and calls): this origin only.
+pub const PERMISSIONS_MEDIA: &str = "camera=(self), microphone=(self), geolocation=(), payment=(), \
+     usb=(), display-capture=(self)";
+
 pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();

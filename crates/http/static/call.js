@@ -482,7 +482,9 @@ if (isHost) {
   show('selftest');
   connect();
   runSelfTest(selftest).then((result) => {
-    localStream = result.stream;
+    // A participant coming back into the call may already have a stream of their own.
+    if (!localStream) localStream = result.stream;
+    else if (result.stream !== localStream) result.stream?.getTracks().forEach((tr) => tr.stop());
     $('button.continue').disabled = false;
   });
 }

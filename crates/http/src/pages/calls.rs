@@ -130,6 +130,15 @@ fn texts_json(i: &Tr) -> String {
         .replace('&', "\\u0026")
 }
 
+/// Lets a page use the camera and microphone (every other page may not).
+fn media_page(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        "permissions-policy",
+        axum::http::HeaderValue::from_static(crate::security::PERMISSIONS_MEDIA),
+    );
+    response
+}
+
 fn client_ip(ctx: &RequestCtx) -> IpAddr {
     ctx.ip
         .parse()
@@ -199,7 +208,7 @@ async fn join_page(
         name: grant.display_name.clone(),
         l,
     };
-    render(&page)
+    render(&page).map(media_page)
 }
 
 async fn join_ws(
@@ -258,7 +267,7 @@ async fn call_page(
         appointment_id,
         l,
     };
-    render(&page)
+    render(&page).map(media_page)
 }
 
 async fn call_ws(
@@ -370,7 +379,7 @@ async fn selftest_page(
         texts_json: texts_json(&l.i),
         l,
     };
-    render(&page)
+    render(&page).map(media_page)
 }
 
 #[derive(Deserialize)]
