@@ -1,0 +1,30 @@
+//! Digital home follow-up (HF-1..HF-12): the rules, without any I/O.
+//!
+//! This crate holds what home follow-up *decides*, so it can be tested exhaustively and
+//! benchmarked; the store keeps the data, the app layer checks access and writes the audit log,
+//! and the web layer shows pages and serves FHIR. Nothing here touches a database, a socket, a
+//! file or the clock: every function takes the data it needs and a `now`.
+//!
+//! - [`catalogue`]: the measurements (LOINC, UCUM, plausible ranges) and [`Observation`];
+//! - [`questionnaire`]: our own scored questionnaires, texts in bokmål, nynorsk and English;
+//! - [`triage`]: rules per condition and per patient — absolute limits, change from baseline,
+//!   trends, questionnaire bands — giving a colour with an explanation, or "measure again";
+//! - [`whatif`]: how many alerts a changed rule set would have raised over a history;
+//! - [`worklist`]: the follow-up centre's order (red, yellow, missing reports) and escalation;
+//! - [`schedule`]: when tasks are due and which reports are missing, in Europe/Oslo, with pauses;
+//! - [`fhir`]: minimal FHIR R4 JSON types for the resources Helsebro serves, conversion from the
+//!   types above, and validation of incoming Observations into errors that become an
+//!   OperationOutcome;
+//! - [`time`]: Norwegian local days and due times, DST-correct.
+
+pub mod catalogue;
+pub mod colour;
+pub mod questionnaire;
+pub mod text;
+pub mod time;
+pub mod triage;
+
+pub use catalogue::{MeasurementKind, Metric, Observation, Source, Value};
+pub use colour::{Colour, Direction, Interpretation};
+pub use text::{Lang, Text};
+pub use triage::{Condition, Outcome, PatientSettings, RuleSet, triage, triage_response};
