@@ -20,9 +20,12 @@
 pub mod catalogue;
 pub mod colour;
 pub mod questionnaire;
+pub mod schedule;
 pub mod text;
 pub mod time;
 pub mod triage;
+pub mod whatif;
+pub mod worklist;
 
 pub use catalogue::{MeasurementKind, Metric, Observation, Source, Value};
 pub use colour::{Colour, Direction, Interpretation};
