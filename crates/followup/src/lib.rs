@@ -6,6 +6,7 @@
 //! file or the clock: every function takes the data it needs and a `now`.
 //!
 //! - [`catalogue`]: the measurements (LOINC, UCUM, plausible ranges) and [`Observation`];
+//! - [`careplan`]: the self-care plan per colour, versioned and approved by the GP;
 //! - [`questionnaire`]: our own scored questionnaires, texts in bokmål, nynorsk and English;
 //! - [`triage`]: rules per condition and per patient — absolute limits, change from baseline,
 //!   trends, questionnaire bands — giving a colour with an explanation, or "measure again";
@@ -17,8 +18,10 @@
 //!   OperationOutcome;
 //! - [`time`]: Norwegian local days and due times, DST-correct.
 
+pub mod careplan;
 pub mod catalogue;
 pub mod colour;
+pub mod fhir;
 pub mod questionnaire;
 pub mod schedule;
 pub mod text;
