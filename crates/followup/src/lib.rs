@@ -17,6 +17,16 @@
 //!   types above, and validation of incoming Observations into errors that become an
 //!   OperationOutcome;
 //! - [`time`]: Norwegian local days and due times, DST-correct.
+//!
+//! Checks beyond `cargo test -p helsebro-followup`:
+//!
+//! ```sh
+//! # throughput of pure triage (observations per second), no storage
+//! cargo run --release -p helsebro-followup --bin followup-bench -- 200000 1000
+//! # our FHIR output against the official R4 JSON schema (npm package, installed once)
+//! (cd crates/followup/fhir-schema && npm install --no-audit --no-fund)
+//! cargo run -q -p helsebro-followup --example fhir-samples | node crates/followup/fhir-schema/validate.mjs
+//! ```
 
 pub mod careplan;
 pub mod catalogue;
