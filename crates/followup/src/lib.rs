@@ -8,7 +8,7 @@
 //! - [`catalogue`]: the measurements (LOINC, UCUM, plausible ranges) and [`Observation`];
 //! - [`careplan`]: the self-care plan per colour, versioned and approved by the GP;
 //! - [`questionnaire`]: our own scored questionnaires, texts in bokmål, nynorsk and English;
-//! - [`triage`]: rules per condition and per patient — absolute limits, change from baseline,
+//! - [`triage`](mod@triage): rules per condition and per patient — absolute limits, change from baseline,
 //!   trends, questionnaire bands — giving a colour with an explanation, or "measure again";
 //! - [`whatif`]: how many alerts a changed rule set would have raised over a history;
 //! - [`worklist`]: the follow-up centre's order (red, yellow, missing reports) and escalation;
