@@ -121,3 +121,22 @@ email-test-body =
     This is a test message from { $sender }. It shows that e-mail from Helsebro gets through.
 
     You do not need to do anything.
+
+## Staff calendars (e-mail attachment and calendar subscription). Never the patient's name or
+## health information.
+
+staff-event-summary = Video appointment
+staff-event-description =
+    Log in to Helsebro to see who the appointment is with: { $appointment_link }
+    Video room: { $room_link }
+staff-booked-subject = Video appointment { $time }
+staff-moved-subject = Moved: video appointment { $time }
+staff-cancelled-subject = Cancelled: video appointment { $time }
+staff-booked-body = You host a video appointment { $time }. The calendar entry is attached.
+staff-moved-body = The video appointment you host has moved to { $time }. The updated calendar entry is attached.
+staff-cancelled-body = The video appointment you were to host { $time } is cancelled. The attachment removes it from your calendar.
+staff-email-links =
+    Appointment: { $appointment_link }
+    Video room: { $room_link }
+
+    This message contains no patient information. Log in to Helsebro to see who the appointment is with.

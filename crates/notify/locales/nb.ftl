@@ -121,3 +121,22 @@ email-test-body =
     Dette er en testmelding fra { $sender }. Den viser at e-post fra Helsebro kommer fram.
 
     Du trenger ikke gjøre noe.
+
+## Kalender for ansatte (vedlagt e-post og kalenderabonnement). Aldri pasientens navn eller
+## helseopplysninger.
+
+staff-event-summary = Videotime
+staff-event-description =
+    Logg inn i Helsebro for å se hvem timen gjelder: { $appointment_link }
+    Videorommet: { $room_link }
+staff-booked-subject = Videotime { $time }
+staff-moved-subject = Flyttet: videotime { $time }
+staff-cancelled-subject = Avlyst: videotime { $time }
+staff-booked-body = Du er vert for en videotime { $time }. Kalenderoppføringen er vedlagt.
+staff-moved-body = Videotimen du er vert for, er flyttet til { $time }. Den oppdaterte kalenderoppføringen er vedlagt.
+staff-cancelled-body = Videotimen du skulle være vert for { $time }, er avlyst. Vedlegget fjerner den fra kalenderen din.
+staff-email-links =
+    Avtalen: { $appointment_link }
+    Videorommet: { $room_link }
+
+    Meldingen inneholder ikke pasientopplysninger. Logg inn i Helsebro for å se hvem timen gjelder.

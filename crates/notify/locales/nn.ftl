@@ -121,3 +121,22 @@ email-test-body =
     Dette er ei testmelding frå { $sender }. Ho viser at e-post frå Helsebro kjem fram.
 
     Du treng ikkje gjere noko.
+
+## Kalender for tilsette (vedlagd e-post og kalenderabonnement). Aldri namnet til pasienten
+## eller helseopplysningar.
+
+staff-event-summary = Videotime
+staff-event-description =
+    Logg inn i Helsebro for å sjå kven timen gjeld: { $appointment_link }
+    Videorommet: { $room_link }
+staff-booked-subject = Videotime { $time }
+staff-moved-subject = Flytta: videotime { $time }
+staff-cancelled-subject = Avlyst: videotime { $time }
+staff-booked-body = Du er vert for ein videotime { $time }. Kalenderoppføringa er vedlagd.
+staff-moved-body = Videotimen du er vert for, er flytta til { $time }. Den oppdaterte kalenderoppføringa er vedlagd.
+staff-cancelled-body = Videotimen du skulle vere vert for { $time }, er avlyst. Vedlegget fjernar han frå kalenderen din.
+staff-email-links =
+    Avtalen: { $appointment_link }
+    Videorommet: { $room_link }
+
+    Meldinga inneheld ikkje pasientopplysningar. Logg inn i Helsebro for å sjå kven timen gjeld.

@@ -93,6 +93,13 @@ pub fn calendar(events: &[CalendarEvent], method: Option<&str>) -> String {
     out
 }
 
+/// The `METHOD` of a calendar written by [`calendar`] (letters, digits and `-` only).
+pub fn method_of(ics: &str) -> Option<&str> {
+    ics.split("\r\n")
+        .find_map(|l| l.strip_prefix("METHOD:"))
+        .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+}
+
 /// A timestamp as an RFC 5545 UTC date-time: `YYYYMMDDTHHMMSSZ` (fractions dropped).
 fn utc(ts: Timestamp) -> String {
     let dt = ts.to_zoned(TimeZone::UTC).datetime();
@@ -244,6 +251,13 @@ mod tests {
         let ics = calendar(&[], Some("cancel\r\nX-EVIL:1"));
         assert!(ics.contains("METHOD:CANCELX-EVIL1\r\n"));
         assert!(!calendar(&[], Some("\r\n")).contains("METHOD"));
+    }
+
+    #[test]
+    fn the_method_can_be_read_back() {
+        assert_eq!(method_of(&calendar(&[event()], Some("cancel"))), Some("CANCEL"));
+        assert_eq!(method_of(&calendar(&[event()], Some("REQUEST"))), Some("REQUEST"));
+        assert_eq!(method_of(&calendar(&[event()], None)), None);
     }
 
     #[test]

@@ -157,8 +157,12 @@ async fn send_email(
     let email = match &m.calendar {
         None => builder.header(ContentType::TEXT_PLAIN).body(m.body.clone()),
         Some(ics) => {
-            let calendar_type = ContentType::parse("text/calendar; charset=utf-8; method=REQUEST")
-                .map_err(|e| SendError::Permanent(e.to_string()))?;
+            // The iTIP method of the attachment (REQUEST or CANCEL) goes in its content type
+            // too, so mail clients offer to add, update or remove the event.
+            let method = crate::ics::method_of(ics).unwrap_or("REQUEST");
+            let calendar_type =
+                ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                    .map_err(|e| SendError::Permanent(e.to_string()))?;
             builder.multipart(
                 MultiPart::mixed()
                     .singlepart(SinglePart::plain(m.body.clone()))

@@ -254,6 +254,73 @@ pub fn render(
     }
 }
 
+/// What happened to an appointment a staff member hosts (their calendar e-mail, VC-16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StaffNotice {
+    Booked,
+    Moved,
+    Cancelled,
+}
+
+impl StaffNotice {
+    pub const ALL: [StaffNotice; 3] = [
+        StaffNotice::Booked,
+        StaffNotice::Moved,
+        StaffNotice::Cancelled,
+    ];
+
+    fn id(self) -> &'static str {
+        match self {
+            StaffNotice::Booked => "booked",
+            StaffNotice::Moved => "moved",
+            StaffNotice::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The texts of a staff calendar entry and its e-mail. They name no patient and carry no
+/// health information: only the time and links into Helsebro, where the staff member logs
+/// in to see who the appointment is with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffCalendarText {
+    pub subject: String,
+    pub body: String,
+    /// The event's `SUMMARY`.
+    pub summary: String,
+    /// The event's `DESCRIPTION`.
+    pub description: String,
+}
+
+/// Renders the calendar texts for a staff member in `lang`. `appointment_link` is the
+/// appointment's page, `room_link` the host's page of the video room.
+pub fn render_staff_calendar(
+    notice: StaffNotice,
+    lang: Language,
+    start: Timestamp,
+    appointment_link: &str,
+    room_link: &str,
+) -> Result<StaffCalendarText, TemplateError> {
+    let texts = Texts::new(lang);
+    let args: Vec<(&'static str, String)> = vec![
+        ("time", texts.time(start)?),
+        ("appointment_link", appointment_link.to_owned()),
+        ("room_link", room_link.to_owned()),
+    ];
+    let subject = texts.text(&format!("staff-{}-subject", notice.id()), &args)?;
+    let body = [
+        texts.text(&format!("staff-{}-body", notice.id()), &args)?,
+        texts.text("staff-email-links", &args)?,
+        texts.text("no-reply", &args)?,
+    ]
+    .join("\n\n");
+    Ok(StaffCalendarText {
+        subject: subject.replace(['\r', '\n'], " "),
+        body,
+        summary: texts.text("staff-event-summary", &args)?,
+        description: texts.text("staff-event-description", &args)?,
+    })
+}
+
 /// The value, trimmed, unless it is missing or blank.
 fn present(value: Option<&String>) -> Option<&str> {
     value.map(|v| v.trim()).filter(|v| !v.is_empty())
@@ -713,6 +780,40 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn staff_calendar_texts_name_no_patient_and_carry_the_links() {
+        let appointment = "https://helsebro.test/appointments/0192f0c4";
+        let room = "https://helsebro.test/calls/0192f0c4";
+        for notice in StaffNotice::ALL {
+            for lang in Language::ALL {
+                let what = format!("{notice:?} {}", lang.code());
+                let t = render_staff_calendar(
+                    notice,
+                    lang,
+                    ts("2026-11-24T09:30:00Z"),
+                    appointment,
+                    room,
+                )
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let all = format!("{}\n{}\n{}\n{}", t.subject, t.body, t.summary, t.description);
+                assert!(t.body.contains(appointment) && t.body.contains(room), "{what}");
+                assert!(t.description.contains(appointment), "{what}");
+                assert!(
+                    t.subject.contains("10.30") || t.subject.contains("10:30"),
+                    "{what}: {}",
+                    t.subject
+                );
+                assert!(t.body.contains(no_reply(lang)), "{what}");
+                assert!(!all.contains('{') && !all.contains('$'), "{what}:\n{all}");
+                assert!(!all.contains('\u{2068}'), "{what}: isolation marks");
+                let lower = all.to_lowercase();
+                for word in FORBIDDEN {
+                    assert!(!lower.contains(&word.to_lowercase()), "{what}: {word}");
+                }
+            }
+        }
     }
 
     #[test]
