@@ -1,0 +1,551 @@
+//! The load client: emulated participants that publish audio and video and measure what they
+//! receive. Sans-I/O str0m `Rtc`s for Helsebro and Janus, plain datagrams for the raw relay; all
+//! on one single-threaded tokio runtime (the client is pinned to one core).
+//!
+//! Every frame starts with a [`Header`]: the publisher, a sequence number, the send time and the
+//! number of media packets the frame stands for, so that a subscriber measures latency and loss.
+//! The first byte is the VP8 frame tag (bit 0 clear: keyframe), since the SFU looks at it.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+/// Bytes of a frame header.
+pub const HEADER: usize = 24;
+/// Payload of one video packet (about 1,100 bytes on the wire with RTP, SRTP and UDP).
+pub const VIDEO_PAYLOAD: usize = 1040;
+/// Payload of one Opus packet (about 64 kbit/s at 50 packets/s).
+pub const AUDIO_PAYLOAD: usize = 160;
+/// Packets in a keyframe burst.
+pub const KEYFRAME_PACKETS: usize = 15;
+/// Keyframe interval.
+pub const KEYFRAME_EVERY: Duration = Duration::from_secs(3);
+
+/// What a publisher sends.
+#[derive(Clone, Copy, Debug)]
+pub struct Traffic {
+    /// Video bitrate on the wire, keyframes included.
+    pub video_kbps: u32,
+}
+
+impl Traffic {
+    /// Delta-frame packets per second, so that with keyframes the total meets the bitrate.
+    fn delta_interval(&self) -> Duration {
+        let total = f64::from(self.video_kbps) * 1000.0 / 8.0 / 1100.0;
+        let key = KEYFRAME_PACKETS as f64 / KEYFRAME_EVERY.as_secs_f64();
+        Duration::from_secs_f64(1.0 / (total - key).max(1.0))
+    }
+}
+
+/// Frame header.
+#[derive(Clone, Copy, Debug)]
+pub struct Header {
+    pub keyframe: bool,
+    pub video: bool,
+    pub units: u16,
+    pub publisher: u32,
+    pub seq: u32,
+    pub sent_ns: u64,
+}
+
+impl Header {
+    pub fn frame(&self, len: usize) -> Vec<u8> {
+        let mut v = vec![0u8; len.max(HEADER)];
+        v[0] = if self.keyframe { 0x00 } else { 0x01 };
+        v[1] = u8::from(self.video);
+        v[2..4].copy_from_slice(&self.units.to_be_bytes());
+        v[4..8].copy_from_slice(&self.publisher.to_be_bytes());
+        v[8..12].copy_from_slice(&self.seq.to_be_bytes());
+        v[12..20].copy_from_slice(&self.sent_ns.to_be_bytes());
+        v
+    }
+
+    pub fn parse(d: &[u8]) -> Option<Header> {
+        if d.len() < HEADER || d[1] > 1 {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_be_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+        let mut t = [0u8; 8];
+        t.copy_from_slice(&d[12..20]);
+        Some(Header {
+            keyframe: d[0] & 1 == 0,
+            video: d[1] == 1,
+            units: u16::from_be_bytes([d[2], d[3]]),
+            publisher: u32_at(4),
+            seq: u32_at(8),
+            sent_ns: u64::from_be_bytes(t),
+        })
+    }
+}
+
+/// Measurements of one scenario run, shared by all participants.
+pub struct Shared {
+    pub epoch: Instant,
+    pub window: (Instant, Instant),
+    pub stop_at: Instant,
+    pub traffic: Traffic,
+    /// Media units sent in the window, per publisher.
+    pub sent: RefCell<HashMap<u32, u64>>,
+    /// Media units received in the window, per (publisher, receiver).
+    pub received: RefCell<HashMap<(u32, u32), u64>>,
+    /// One-way latency of every frame in the window, microseconds.
+    pub latency_us: RefCell<Vec<u32>>,
+    /// Offer (or relay join) to first media received, per connection that receives.
+    pub join_ms: RefCell<Vec<f64>>,
+    /// Connections that failed, with why.
+    pub failures: RefCell<Vec<String>>,
+    pub connected: Cell<u32>,
+}
+
+impl Shared {
+    pub fn new(epoch: Instant, window: (Instant, Instant), stop_at: Instant, t: Traffic) -> Self {
+        Shared {
+            epoch,
+            window,
+            stop_at,
+            traffic: t,
+            sent: RefCell::default(),
+            received: RefCell::default(),
+            latency_us: RefCell::default(),
+            join_ms: RefCell::default(),
+            failures: RefCell::default(),
+            connected: Cell::new(0),
+        }
+    }
+
+    fn in_window(&self, sent_ns: u64) -> bool {
+        let t = self.epoch + Duration::from_nanos(sent_ns);
+        t >= self.window.0 && t < self.window.1
+    }
+
+    fn now_ns(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
+    fn on_sent(&self, publisher: u32, h: &Header) {
+        if self.in_window(h.sent_ns) {
+            *self.sent.borrow_mut().entry(publisher).or_default() += u64::from(h.units);
+        }
+    }
+
+    fn on_received(&self, receiver: u32, h: &Header, now: Instant) {
+        if !self.in_window(h.sent_ns) {
+            return;
+        }
+        *self
+            .received
+            .borrow_mut()
+            .entry((h.publisher, receiver))
+            .or_default() += u64::from(h.units);
+        let lat = self.now_ns(now).saturating_sub(h.sent_ns) / 1000;
+        self.latency_us
+            .borrow_mut()
+            .push(u32::try_from(lat).unwrap_or(u32::MAX));
+    }
+
+    pub fn fail(&self, what: String) {
+        self.failures.borrow_mut().push(what);
+    }
+}
+
+/// Per-connection sender state: sequence numbers and the next due times.
+struct Sender {
+    me: u32,
+    audio_seq: u32,
+    video_seq: u32,
+    next_audio: Instant,
+    next_video: Instant,
+    next_key: Instant,
+    last_key_request: Option<Instant>,
+    delta: Duration,
+    started: Instant,
+}
+
+/// A frame to send.
+struct Frame {
+    video: bool,
+    data: Vec<u8>,
+    /// For RTP time.
+    at: Instant,
+}
+
+impl Sender {
+    fn new(me: u32, now: Instant, t: Traffic) -> Self {
+        Sender {
+            me,
+            audio_seq: 0,
+            video_seq: 0,
+            next_audio: now,
+            next_video: now,
+            next_key: now,
+            last_key_request: None,
+            delta: t.delta_interval(),
+            started: now,
+        }
+    }
+
+    fn next_due(&self) -> Instant {
+        self.next_audio.min(self.next_video)
+    }
+
+    /// A keyframe was asked for: send one now (at most every 300 ms).
+    fn keyframe_requested(&mut self, now: Instant) {
+        if self
+            .last_key_request
+            .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_millis(300))
+        {
+            self.last_key_request = Some(now);
+            self.next_key = now;
+            self.next_video = now;
+        }
+    }
+
+    /// Frames due at `now`. `split`: a keyframe as one frame per packet (raw relay).
+    fn due(&mut self, now: Instant, shared: &Shared, split: bool, out: &mut Vec<Frame>) {
+        let now_ns = shared.now_ns(now);
+        while self.next_audio <= now {
+            let h = Header {
+                keyframe: false,
+                video: false,
+                units: 1,
+                publisher: self.me,
+                seq: self.audio_seq,
+                sent_ns: now_ns,
+            };
+            self.audio_seq += 1;
+            shared.on_sent(self.me, &h);
+            out.push(Frame {
+                video: false,
+                data: h.frame(AUDIO_PAYLOAD),
+                at: self.next_audio,
+            });
+            self.next_audio += Duration::from_millis(20);
+        }
+        if self.next_video <= now {
+            let key = self.next_key <= now;
+            if key {
+                self.next_key = now + KEYFRAME_EVERY;
+            }
+            let packets = if key { KEYFRAME_PACKETS } else { 1 };
+            let (frames, units, len) = if split {
+                (packets, 1u16, VIDEO_PAYLOAD)
+            } else {
+                (1, packets as u16, VIDEO_PAYLOAD * packets)
+            };
+            for _ in 0..frames {
+                let h = Header {
+                    keyframe: key,
+                    video: true,
+                    units,
+                    publisher: self.me,
+                    seq: self.video_seq,
+                    sent_ns: now_ns,
+                };
+                self.video_seq += 1;
+                shared.on_sent(self.me, &h);
+                out.push(Frame {
+                    video: true,
+                    data: h.frame(len),
+                    at: now,
+                });
+            }
+            // Skip ahead rather than bursting after a stall.
+            self.next_video = (self.next_video + self.delta).max(now);
+        }
+    }
+}
+
+/// Tiny xorshift for the emulated lossy link.
+struct Lossy {
+    p: f64,
+    s: u64,
+}
+
+impl Lossy {
+    fn drop_one(&mut self) -> bool {
+        if self.p <= 0.0 {
+            return false;
+        }
+        self.s ^= self.s << 13;
+        self.s ^= self.s >> 7;
+        self.s ^= self.s << 17;
+        (self.s % 1_000_000) as f64 / 1_000_000.0 < self.p
+    }
+}
+
+/// The address every media socket of the benchmark binds to: `BENCH_IP`, default 127.0.0.1.
+/// (Janus gathers no candidates on loopback, so the script runs the benchmark in a network
+/// namespace with a veth address.)
+pub fn bench_ip() -> std::net::IpAddr {
+    std::env::var("BENCH_IP")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
+}
+
+/// A client `Rtc` with Opus and VP8 and a host candidate on `addr`.
+pub fn new_rtc(addr: SocketAddr) -> anyhow::Result<Rtc> {
+    let mut rtc = Rtc::builder()
+        .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(addr, "udp")?);
+    Ok(rtc)
+}
+
+/// The publisher's offer: audio and video, send only. Returns (offer SDP, pending, mids).
+pub fn publish_offer(rtc: &mut Rtc) -> anyhow::Result<(String, SdpPendingOffer, Mid, Mid)> {
+    let mut api = rtc.sdp_api();
+    let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = api.apply().ok_or_else(|| anyhow::anyhow!("no offer"))?;
+    Ok((offer.to_sdp_string(), pending, audio, video))
+}
+
+pub fn accept_answer(rtc: &mut Rtc, pending: SdpPendingOffer, sdp: &str) -> anyhow::Result<()> {
+    let answer = SdpAnswer::from_sdp_string(sdp)?;
+    rtc.sdp_api().accept_answer(pending, answer)?;
+    Ok(())
+}
+
+pub fn answer_offer(rtc: &mut Rtc, sdp: &str) -> anyhow::Result<String> {
+    let offer = SdpOffer::from_sdp_string(sdp)?;
+    Ok(rtc.sdp_api().accept_offer(offer)?.to_sdp_string())
+}
+
+/// Something for a running connection from its signalling.
+pub enum Ctl {
+    /// A server offer: answer it.
+    Offer(String, oneshot::Sender<String>),
+}
+
+/// What one WebRTC connection does.
+pub struct ConnSpec {
+    /// The participant (receiver identity for the statistics).
+    pub me: u32,
+    /// Publish on these (audio, video) mids.
+    pub publish: Option<(Mid, Mid)>,
+    /// When the participant sent its first offer (join time starts).
+    pub t_offer: Instant,
+    /// Loss of the emulated link, each direction.
+    pub loss: f64,
+    /// This connection receives media (join time is measured on it).
+    pub receives: bool,
+}
+
+/// Run one str0m connection until the scenario stops.
+pub async fn run_rtc(
+    mut rtc: Rtc,
+    sock: UdpSocket,
+    mut ctl: mpsc::UnboundedReceiver<Ctl>,
+    spec: ConnSpec,
+    shared: Rc<Shared>,
+) {
+    let local = match sock.local_addr() {
+        Ok(a) => a,
+        Err(e) => return shared.fail(format!("socket: {e}")),
+    };
+    let mut buf = vec![0u8; 2048];
+    let mut sender = Sender::new(spec.me, Instant::now(), shared.traffic);
+    let mut connected = false;
+    let mut joined = false;
+    let mut lossy = Lossy {
+        p: spec.loss,
+        s: 0x9E37_79B9_7F4A_7C15 ^ u64::from(spec.me),
+    };
+    let mut frames = Vec::new();
+    let mut ctl_open = true;
+    loop {
+        let now = Instant::now();
+        if now >= shared.stop_at {
+            break;
+        }
+        // Drain the Rtc.
+        let timeout = loop {
+            match rtc.poll_output() {
+                Ok(Output::Timeout(t)) => break t,
+                Ok(Output::Transmit(t)) => {
+                    if !lossy.drop_one() {
+                        let _ = sock.try_send_to(&t.contents, t.destination);
+                    }
+                }
+                Ok(Output::Event(ev)) => match ev {
+                    Event::Connected => {
+                        connected = true;
+                        shared.connected.set(shared.connected.get() + 1);
+                        sender = Sender::new(spec.me, Instant::now(), shared.traffic);
+                    }
+                    Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                        shared.fail(format!("participant {} disconnected", spec.me));
+                    }
+                    Event::MediaData(d) => {
+                        let now = Instant::now();
+                        if let Some(h) = Header::parse(&d.data) {
+                            if !joined && spec.receives {
+                                joined = true;
+                                let ms = now.saturating_duration_since(spec.t_offer);
+                                shared.join_ms.borrow_mut().push(ms.as_secs_f64() * 1000.0);
+                            }
+                            shared.on_received(spec.me, &h, now);
+                        }
+                    }
+                    Event::KeyframeRequest(_) => sender.keyframe_requested(Instant::now()),
+                    _ => {}
+                },
+                Err(e) => {
+                    shared.fail(format!("participant {}: {e}", spec.me));
+                    return;
+                }
+            }
+        };
+        if !rtc.is_alive() {
+            shared.fail(format!("participant {}: connection closed", spec.me));
+            return;
+        }
+        let mut wake = timeout.min(shared.stop_at);
+        if connected && spec.publish.is_some() {
+            wake = wake.min(sender.next_due());
+        }
+        tokio::select! {
+            c = ctl.recv(), if ctl_open => match c {
+                Some(Ctl::Offer(sdp, reply)) => match answer_offer(&mut rtc, &sdp) {
+                    Ok(a) => { let _ = reply.send(a); }
+                    Err(e) => shared.fail(format!("participant {}: server offer: {e}", spec.me)),
+                },
+                None => ctl_open = false,
+            },
+            r = sock.recv_from(&mut buf) => {
+                if let Ok((n, from)) = r
+                    && !lossy.drop_one()
+                    && let Ok(rcv) = Receive::new(Protocol::Udp, from, local, &buf[..n])
+                    && let Err(e) = rtc.handle_input(Input::Receive(Instant::now(), rcv))
+                {
+                    shared.fail(format!("participant {}: input: {e}", spec.me));
+                }
+            }
+            _ = tokio::time::sleep_until(wake.into()) => {
+                let now = Instant::now();
+                if connected && let Some((amid, vmid)) = spec.publish {
+                    frames.clear();
+                    sender.due(now, &shared, false, &mut frames);
+                    for f in frames.drain(..) {
+                        let mid = if f.video { vmid } else { amid };
+                        write_frame(&mut rtc, mid, &f, sender.started);
+                    }
+                }
+                if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
+                    shared.fail(format!("participant {}: timeout: {e}", spec.me));
+                }
+            }
+        }
+    }
+    rtc.disconnect();
+}
+
+fn write_frame(rtc: &mut Rtc, mid: Mid, f: &Frame, started: Instant) {
+    let Some(writer) = rtc.writer(mid) else {
+        return;
+    };
+    let codec = if f.video { Codec::Vp8 } else { Codec::Opus };
+    let Some(pt) = writer
+        .payload_params()
+        .find(|p| p.spec().codec == codec)
+        .map(|p| p.pt())
+    else {
+        return;
+    };
+    let elapsed = f.at.saturating_duration_since(started);
+    let time = if f.video {
+        MediaTime::new(
+            (elapsed.as_micros() * 9 / 100) as u64,
+            Frequency::NINETY_KHZ,
+        )
+    } else {
+        MediaTime::new(
+            (elapsed.as_micros() * 48 / 1000) as u64,
+            Frequency::FORTY_EIGHT_KHZ,
+        )
+    };
+    let _ = writer.write(pt, f.at, time, f.data.clone());
+}
+
+/// A participant of the raw relay: plain datagrams, no WebRTC.
+pub async fn run_raw(relay: SocketAddr, room: u32, me: u32, loss: f64, shared: Rc<Shared>) {
+    let sock = match UdpSocket::bind((bench_ip(), 0)).await {
+        Ok(s) => s,
+        Err(e) => return shared.fail(format!("bind: {e}")),
+    };
+    let mut join = vec![b'J'];
+    join.extend_from_slice(&room.to_be_bytes());
+    let t_offer = Instant::now();
+    let mut buf = vec![0u8; 2048];
+    let mut acked = false;
+    for _ in 0..50 {
+        let _ = sock.send_to(&join, relay).await;
+        if let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_millis(100), sock.recv_from(&mut buf)).await
+            && n == 1
+            && buf[0] == b'A'
+        {
+            acked = true;
+            break;
+        }
+    }
+    if !acked {
+        return shared.fail(format!("participant {me}: relay did not answer"));
+    }
+    shared.connected.set(shared.connected.get() + 1);
+    let mut sender = Sender::new(me, Instant::now(), shared.traffic);
+    let mut lossy = Lossy {
+        p: loss,
+        s: 0x9E37_79B9_7F4A_7C15 ^ u64::from(me),
+    };
+    let mut frames = Vec::new();
+    let mut joined = false;
+    loop {
+        let now = Instant::now();
+        if now >= shared.stop_at {
+            break;
+        }
+        let wake = sender.next_due().min(shared.stop_at);
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => {
+                if let Ok((n, _)) = r
+                    && !lossy.drop_one()
+                    && let Some(h) = Header::parse(&buf[..n])
+                {
+                    let now = Instant::now();
+                    if !joined {
+                        joined = true;
+                        let ms = now.saturating_duration_since(t_offer).as_secs_f64() * 1000.0;
+                        shared.join_ms.borrow_mut().push(ms);
+                    }
+                    shared.on_received(me, &h, now);
+                }
+            }
+            _ = tokio::time::sleep_until(wake.into()) => {
+                frames.clear();
+                sender.due(Instant::now(), &shared, true, &mut frames);
+                for f in frames.drain(..) {
+                    if !lossy.drop_one() {
+                        let _ = sock.try_send_to(&f.data, relay);
+                    }
+                }
+            }
+        }
+    }
+    let _ = sock.send_to(b"L", relay).await;
+}

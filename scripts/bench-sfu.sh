@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The SFU benchmark: the raw UDP relay (the machine's limit), Janus VideoRoom and Helsebro's SFU,
+# side by side in one run, with the same load client (bench/sfu-bench). Writes docs/benchmarks.md.
+#
+#   scripts/bench-sfu.sh            full run (release build, about 6 minutes), writes docs/benchmarks.md
+#   scripts/bench-sfu.sh --short    smoke run for the test command (debug build, under 2 minutes):
+#                                   checks that the harness works, asserts no timing, and writes
+#                                   its table to target/bench-sfu-short.md instead
+#
+# The server under test runs pinned to core 1 and the load client to core 0 (taskset). Janus comes
+# from Debian's `janus` package, installed here when missing; in short mode only, a failed
+# install skips Janus with a message instead of failing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+short=0
+[ "${1:-}" = "--short" ] && short=1
+
+if ! command -v janus >/dev/null 2>&1; then
+  echo "==> installing Debian's janus package"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends janus >/dev/null; }; then
+    # Janus gathers no ICE candidates on loopback, and nothing of the benchmark should leave the
+# machine: run it in a network namespace of its own with a veth address (as root), or else on
+# 127.0.0.1 without Janus.
+ns=()
+if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+  ns=(unshare -n bash -c 'ip link set lo up &&
+    ip link add bench0 type veth peer name bench1 &&
+    ip addr add 10.99.0.1/24 dev bench0 && ip link set bench0 up && ip link set bench1 up &&
+    BENCH_IP=10.99.0.1 BENCH_IFACE=bench0 exec "$@"' bench)
+elif [ "$servers" != relay,helsebro ]; then
+  echo "!! not root (no network namespace): Janus is skipped" >&2
+  servers=relay,helsebro
+fi
+
+if [ $short = 1 ]; then
+      echo "!! could not install janus: the short run skips Janus" >&2
+    else
+      echo "could not install janus" >&2
+      exit 1
+    fi
+  fi
+fi
+command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
+
+servers=relay,helsebro
+command -v janus >/dev/null 2>&1 && servers=relay,janus,helsebro
+
+cores=$(nproc)
+pin_client=()
+server_core=()
+if [ "$cores" -ge 2 ]; then
+  pin_client=(taskset -c 0)
+  server_core=(--server-core 1)
+fi
+
+if [ $short = 1 ]; then
+  cargo build --locked -p helsebro-bench
+  bin=${CARGO_TARGET_DIR:-target}/debug/helsebro-bench
+  out=${CARGO_TARGET_DIR:-target}/bench-sfu-short.md
+  "${ns[@]}" "${pin_client[@]}" "$bin" --short --servers "$servers" "${server_core[@]}" \
+    --command "scripts/bench-sfu.sh --short" --out "$out"
+  echo "==> SFU benchmark harness works (short run; table in $out)"
+else
+  cargo build --locked --release -p helsebro-bench
+  bin=${CARGO_TARGET_DIR:-target}/release/helsebro-bench
+  "${ns[@]}" "${pin_client[@]}" "$bin" --servers "$servers" "${server_core[@]}" \
+    --command "scripts/bench-sfu.sh" --out docs/benchmarks.md
+  echo "==> wrote docs/benchmarks.md"
+  grep 'Helsebro/Janus packets per CPU-second' docs/benchmarks.md || true
+fi
