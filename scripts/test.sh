@@ -76,6 +76,12 @@ step "browser tests (Chromium in a loopback-only network namespace)"
 cargo build --locked -p helsebro
 bash scripts/browser-tests.sh 2>&1 | tally
 
+# ---- 5. the SFU benchmark harness, briefly ------------------------------------------------
+# A smoke run of scripts/bench-sfu.sh (raw relay, Janus, Helsebro): fails if the harness breaks,
+# asserts no timing. The real benchmark is `scripts/bench-sfu.sh` on its own.
+step "SFU benchmark harness (short run, no timing asserted)"
+bash scripts/bench-sfu.sh --short
+
 # One closing line with the totals of every stage (cargo test, nextest and node --test).
 sum() { grep -hoE "$1" "$results" | grep -oE '[0-9]+' | awk '{ n += $1 } END { print n + 0 }'; }
 passed=$(sum '(^# pass [0-9]+|[0-9]+ passed)')
