@@ -20,21 +20,7 @@ if ! command -v janus >/dev/null 2>&1; then
   echo "==> installing Debian's janus package"
   export DEBIAN_FRONTEND=noninteractive
   if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends janus >/dev/null; }; then
-    # Janus gathers no ICE candidates on loopback, and nothing of the benchmark should leave the
-# machine: run it in a network namespace of its own with a veth address (as root), or else on
-# 127.0.0.1 without Janus.
-ns=()
-if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
-  ns=(unshare -n bash -c 'ip link set lo up &&
-    ip link add bench0 type veth peer name bench1 &&
-    ip addr add 10.99.0.1/24 dev bench0 && ip link set bench0 up && ip link set bench1 up &&
-    BENCH_IP=10.99.0.1 BENCH_IFACE=bench0 exec "$@"' bench)
-elif [ "$servers" != relay,helsebro ]; then
-  echo "!! not root (no network namespace): Janus is skipped" >&2
-  servers=relay,helsebro
-fi
-
-if [ $short = 1 ]; then
+    if [ $short = 1 ]; then
       echo "!! could not install janus: the short run skips Janus" >&2
     else
       echo "could not install janus" >&2
@@ -44,8 +30,22 @@ if [ $short = 1 ]; then
 fi
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
 
-servers=relay,helsebro
-command -v janus >/dev/null 2>&1 && servers=relay,janus,helsebro
+servers=helsebro,relay
+command -v janus >/dev/null 2>&1 && servers=janus,helsebro,relay
+
+# Janus gathers no ICE candidates on loopback, and nothing of the benchmark should leave the
+# machine: run it in a network namespace of its own with a veth address (as root), or else on
+# 127.0.0.1 without Janus.
+ns=()
+if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+  ns=(unshare -n bash -c 'ip link set lo up &&
+    ip link add bench0 type veth peer name bench1 &&
+    ip addr add 10.99.0.1/24 dev bench0 && ip link set bench0 up && ip link set bench1 up &&
+    BENCH_IP=10.99.0.1 BENCH_IFACE=bench0 exec "$@"' bench)
+elif [ "$servers" != helsebro,relay ]; then
+  echo "!! not root (no network namespace): Janus is skipped" >&2
+  servers=helsebro,relay
+fi
 
 cores=$(nproc)
 pin_client=()
