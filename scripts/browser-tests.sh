@@ -25,7 +25,7 @@ die() {
 	exit 1
 }
 
-# (a) Chromium from Debian, and ip(8) for the network namespace.
+# (a) Chromium from Debian, ip(8) for the network namespace, and nft(8) to block UDP in it.
 chromium_bin="${CHROMIUM_BIN:-/usr/bin/chromium}"
 missing=()
 if [[ ! -x "$chromium_bin" ]]; then
@@ -34,6 +34,7 @@ if [[ ! -x "$chromium_bin" ]]; then
 fi
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
+command -v nft >/dev/null || missing+=(nftables)
 if ((${#missing[@]} > 0)); then
 	[[ $EUID -eq 0 ]] || die "missing ${missing[*]}; run as root to install, or: apt-get install ${missing[*]}"
 	echo "browser-tests: installing ${missing[*]} with apt-get"

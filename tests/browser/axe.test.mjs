@@ -167,6 +167,42 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
     await checkPage(page, 'audit');
   });
 
+  test('appointment pages (lege)', async () => {
+    await open(lege, `${base}/appointments`);
+    await checkPage(lege, 'appointments');
+    await open(lege, `${base}/appointments/new`);
+    await checkPage(lege, 'appointment-new');
+    await open(lege, `${base}/`);
+    const href = await lege.locator('a[href^="/appointments/"]').filter({ hasText: /Kari/ }).first().getAttribute('href');
+    await open(lege, `${base}${href}`);
+    await checkPage(lege, 'appointment');
+  });
+
+  test('video call pages: self-test, join link, waiting room, host view, invalid link', async () => {
+    const guest = await newPage();
+    await open(guest, `${base}/selftest`);
+    await guest.locator('.verdict[data-verdict]').waitFor({ timeout: 30_000 });
+    await checkPage(guest, 'selftest');
+
+    await open(guest, server.demoLink());
+    await guest.locator('button.continue:not([disabled])').waitFor({ timeout: 30_000 });
+    await checkPage(guest, 'join-selftest');
+    await guest.locator('button.continue').click();
+    await checkPage(guest, 'join-name');
+    await guest.locator('form.knock button[type="submit"]').click();
+    await guest.locator('#call-app[data-step="waiting"]').waitFor();
+    await checkPage(guest, 'join-waiting');
+
+    await open(lege, `${base}/`);
+    const href = await lege.locator('a[href^="/appointments/"]').filter({ hasText: /Kari/ }).first().getAttribute('href');
+    await open(lege, `${base}/calls/${href.split('/')[2]}`);
+    await lege.locator('.waiting-list li').first().waitFor({ timeout: 30_000 });
+    await checkPage(lege, 'call-host');
+
+    await open(guest, `${base}/join/${'0'.repeat(64)}`, 404);
+    await checkPage(guest, 'join-invalid');
+  });
+
   test('404 page', async () => {
     const page = await newPage();
     await open(page, `${base}/no-such-page`, 404);

@@ -103,6 +103,7 @@ async function book(page, base, invitees) {
   for (const [n, inv] of invitees.entries()) {
     await page.selectOption(`#inv${n}_role`, inv.role);
     await page.fill(`#inv${n}_name`, inv.name);
+    if (inv.phone) await page.fill(`#inv${n}_phone`, inv.phone);
   }
   await page.locator('form[action="/appointments"] button[type="submit"]').click();
   // The new links are shown once, on the page the booking answers with (never in a URL).
@@ -119,8 +120,19 @@ async function book(page, base, invitees) {
   return { id, links };
 }
 
+/** The newest one-time code the development outbox holds (the SMS the guest would get). */
+function lastCode(dataDir) {
+  const py = `
+import sqlite3, sys, re
+db = sqlite3.connect(sys.argv[1])
+row = db.execute("SELECT body FROM outbox WHERE kind = 'one-time-code' ORDER BY created_at DESC LIMIT 1").fetchone()
+print(re.search(r'\\b(\\d{6})\\b', row[0]).group(1) if row else '')
+`;
+  return execFileSync('python3', ['-c', py, path.join(dataDir, 'helsebro.sqlite3')], { encoding: 'utf8' }).trim();
+}
+
 /** A guest opens the link, passes the self-test, gives a name and knocks. */
-async function knock(page, link, name, expectVerdict = 'verdict-ok') {
+async function knock(page, link, name, expectVerdict = 'verdict-ok', verifyWith = null) {
   await page.goto(link);
   const verdict = await waitFor(
     'the self-test verdict',
@@ -129,6 +141,14 @@ async function knock(page, link, name, expectVerdict = 'verdict-ok') {
   );
   assert.equal(verdict, expectVerdict, 'the self-test verdict');
   await page.locator('button.continue').click();
+  if (verifyWith) {
+    await page.locator('button.request-code').click();
+    await page.locator('form.code-entry:not([hidden])').waitFor({ timeout: DEADLINE_MS });
+    const code = await waitFor('the one-time code in the outbox', () => lastCode(verifyWith), (c) => /^\d{6}$/.test(c));
+    await page.fill('input.code', code);
+    await page.locator('form.code-entry button[type="submit"]').click();
+    await page.locator('.verified:not([hidden])').waitFor({ timeout: DEADLINE_MS });
+  }
   await page.fill('input.name', name);
   await page.locator('form.knock button[type="submit"]').click();
 }
@@ -159,7 +179,7 @@ describe('a video consultation through the SFU', () => {
     host = await newCallPage(browser, contexts);
     await login(host, server.base, 'lege');
     booking = await book(host, server.base, [
-      { role: 'patient', name: 'Kari Nordmann' },
+      { role: 'patient', name: 'Kari Nordmann', phone: '912 34 567' },
       { role: 'interpreter', name: 'Ali Tolk' },
       { role: 'relative', name: 'Per Nordmann' },
     ]);
@@ -173,12 +193,14 @@ describe('a video consultation through the SFU', () => {
     await server?.stop();
   });
 
-  test('the patient passes the self-test, knocks, decodes nothing while waiting, and is admitted', async () => {
+  test('the patient passes the self-test, proves identity by SMS code, knocks, decodes nothing while waiting, and is admitted', async () => {
     patient = await newCallPage(browser, contexts);
-    await knock(patient, booking.links.patient, 'Kari Nordmann');
+    await knock(patient, booking.links.patient, 'Kari Nordmann', 'verdict-ok', server.dataDir);
     await patient.locator('#call-app[data-step="waiting"]').waitFor({ timeout: DEADLINE_MS });
     const names = await waitFor('the host to see the knock', () => waitingNames(host), (n) => n.length === 1);
     assert.match(names[0], /Kari Nordmann/);
+    assert.match(names[0], /bekreftet med kode/, 'the host sees that the identity was verified');
+    assert.doesNotMatch(names[0], /ikke bekreftet/);
     const waiting = await mediaStats(patient);
     assert.equal(waiting.open, 0, 'a waiting guest has no media connection');
     assert.equal(waiting.framesDecoded + waiting.audioPackets, 0, 'a waiting guest decodes nothing');
@@ -241,6 +263,11 @@ describe('a video consultation through the SFU', () => {
   test('the host ends the call; nothing said or shown is stored', async () => {
     await host.locator('button.end').click();
     await patient.locator('#call-app[data-finished="ended"]').waitFor({ timeout: DEADLINE_MS });
+    // The patient rates sound and picture.
+    await patient.locator('form.rating input[name="sound"][value="4"]').check();
+    await patient.locator('form.rating input[name="picture"][value="5"]').check();
+    await patient.locator('form.rating button[type="submit"]').click();
+    await patient.locator('.rating-thanks:not([hidden])').waitFor({ timeout: DEADLINE_MS });
 
     // Only the database and its journal files are in the data folder.
     const files = readdirSync(server.dataDir);
@@ -252,7 +279,9 @@ describe('a video consultation through the SFU', () => {
     );
     assert.deepEqual(report.blobs, [], 'no binary values in any table');
     assert.deepEqual(report.media_text, [], 'no SDP or media text in any table');
-    for (const action of ['call.knocked', 'call.admitted', 'call.joined', 'call.locked', 'call.removed', 'call.ended']) {
+    assert.ok(report.quality && report.quality[0] > 0, `call statistics kept as aggregates: ${report.quality}`);
+    assert.deepEqual(report.quality.slice(1), [1, 4, 5], 'one rating: sound 4, picture 5');
+    for (const action of ['call.identity_confirmed', 'call.knocked', 'call.admitted', 'call.joined', 'call.locked', 'call.removed', 'call.ended']) {
       assert.ok(report.actions.includes(action), `audit log has ${action}: ${report.actions}`);
     }
   });
@@ -274,7 +303,8 @@ for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' 
             elif isinstance(value, str) and any(n in value for n in needles):
                 media_text.append(f'{table}.{col}')
 actions = [r[0] for r in db.execute('SELECT action FROM audit_log')]
-print(json.dumps({'blobs': sorted(set(blobs)), 'media_text': sorted(set(media_text)), 'actions': sorted(set(actions))}))
+quality = db.execute('SELECT reports, ratings, sound_sum, picture_sum FROM call_quality').fetchone()
+print(json.dumps({'blobs': sorted(set(blobs)), 'media_text': sorted(set(media_text)), 'actions': sorted(set(actions)), 'quality': quality}))
 `;
 
 describe('a call when the network blocks UDP', () => {

@@ -508,6 +508,7 @@ impl App {
     /// Periodic clean-up: expired sessions and idle rate-limit keys.
     pub async fn housekeeping(&self) -> Result<u64> {
         self.inner.limits.shrink();
+        self.prune_calls();
         let now = self.now();
         let cfg = self.config();
         let idle = now - SignedDuration::from_mins(i64::from(cfg.session_idle_minutes));

@@ -7,6 +7,7 @@
 mod common;
 
 use common::TestServer;
+use common::appointments::{book, booking, token_of, world};
 use helsebro_app::AppError;
 use helsebro_domain::Role;
 use jiff::SignedDuration;
@@ -15,81 +16,6 @@ use sqlx::{Column, Row};
 
 // The test clock starts at 2027-01-15 08:00 UTC, 09:00 in Norway.
 const LATER_DAY: &str = "2027-01-28";
-
-fn nid(nine: &str) -> String {
-    helsebro_domain::NationalId::complete(nine)
-        .unwrap()
-        .as_str()
-        .to_owned()
-}
-
-struct World {
-    s: TestServer,
-    lege: reqwest::Client,
-    csrf: String,
-    lege_id: String,
-    patient: String,
-}
-
-async fn world() -> World {
-    let s = TestServer::start().await;
-    let lege_id = s.add_staff("lege", &[Role::Clinician]).await.to_string();
-    s.add_staff("annenlege", &[Role::Clinician]).await;
-    s.add_staff("admin2", &[Role::Administrator]).await;
-    let (lege, csrf) = s.login("lege").await;
-    let res = lege
-        .post(s.url("/api/v1/patients"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "Kari Nordmann", "birth_date": "1941-03-15", "national_id": nid("150341123"), "phone": "912 34 567"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let patient = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    World {
-        s,
-        lege,
-        csrf,
-        lege_id,
-        patient,
-    }
-}
-
-fn booking(w: &World, date: &str, time: &str) -> Value {
-    json!({
-        "patient_id": w.patient,
-        "date": date,
-        "time": time,
-        "duration_minutes": 30,
-        "policy": "consultation",
-        "title": "Sårkontroll etter operasjon",
-        "hosts": [w.lege_id],
-        "invitees": [
-            {"role": "patient", "display_name": "Kari Nordmann", "phone": "912 34 567"},
-            {"role": "interpreter", "display_name": "Tolk Ali", "email": "tolk@example.org", "language": "en"}
-        ]
-    })
-}
-
-async fn book(w: &World, body: &Value) -> Value {
-    let res = w
-        .lege
-        .post(w.s.url("/api/v1/appointments"))
-        .header("x-csrf-token", &w.csrf)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    res.json().await.unwrap()
-}
-
-fn token_of(link: &str) -> String {
-    link.rsplit_once("/join/").unwrap().1.to_owned()
-}
 
 /// (kind, status, recipient, body) of every outbox message, oldest first.
 async fn outbox(s: &TestServer) -> Vec<(String, String, String, String)> {

@@ -36,6 +36,14 @@ pub struct Metrics {
     latency: Family<LatencyLabels, Histogram>,
     pool_open: Gauge,
     pool_idle: Gauge,
+    call_rooms: Gauge,
+    call_connections: Gauge,
+    media_peers: Gauge,
+    media_probes: Gauge,
+    media_frames_forwarded: Counter,
+    media_bytes_forwarded: Counter,
+    media_keyframe_requests: Counter,
+    media_bad_packets: Counter,
 }
 
 impl Metrics {
@@ -67,12 +75,62 @@ impl Metrics {
             "Idle database connections",
             pool_idle.clone(),
         );
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let g = Gauge::default();
+            registry.register(name, help, g.clone());
+            g
+        };
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let c = Counter::default();
+            registry.register(name, help, c.clone());
+            c
+        };
+        let call_rooms = gauge(&mut registry, "call_rooms", "Video rooms with someone in them");
+        let call_connections = gauge(
+            &mut registry,
+            "call_connections",
+            "Signalling connections of participants",
+        );
+        let media_peers = gauge(&mut registry, "media_peers", "Peers in the media server");
+        let media_probes = gauge(
+            &mut registry,
+            "media_probes",
+            "Self-test connections to the media server",
+        );
+        let media_frames_forwarded = counter(
+            &mut registry,
+            "media_frames_forwarded",
+            "Audio and video frames forwarded to subscribers",
+        );
+        let media_bytes_forwarded = counter(
+            &mut registry,
+            "media_bytes_forwarded",
+            "Payload bytes forwarded to subscribers",
+        );
+        let media_keyframe_requests = counter(
+            &mut registry,
+            "media_keyframe_requests",
+            "Keyframe requests sent to publishers",
+        );
+        let media_bad_packets = counter(
+            &mut registry,
+            "media_bad_packets",
+            "Datagrams no peer accepted or that did not parse",
+        );
         Metrics {
             registry: Mutex::new(registry),
             requests,
             latency,
             pool_open,
             pool_idle,
+            call_rooms,
+            call_connections,
+            media_peers,
+            media_probes,
+            media_frames_forwarded,
+            media_bytes_forwarded,
+            media_keyframe_requests,
+            media_bad_packets,
         }
     }
 }
@@ -112,6 +170,24 @@ pub async fn prometheus(State(state): State<AppState>) -> Response {
     let (open, idle) = state.app.pool_stats();
     state.metrics.pool_open.set(i64::from(open));
     state.metrics.pool_idle.set(i64::from(idle));
+    let m = &state.metrics;
+    let (rooms, connections) = state.app.call_counts();
+    m.call_rooms.set(i64::try_from(rooms).unwrap_or(i64::MAX));
+    m.call_connections
+        .set(i64::try_from(connections).unwrap_or(i64::MAX));
+    if let Some(media) = state.app.media() {
+        let s = media.stats();
+        m.media_peers.set(i64::try_from(s.peers).unwrap_or(i64::MAX));
+        m.media_probes.set(i64::try_from(s.probes).unwrap_or(i64::MAX));
+        // The media server keeps running totals; bring the counters up to them.
+        let catch_up = |c: &Counter, total: u64| {
+            c.inc_by(total.saturating_sub(c.get()));
+        };
+        catch_up(&m.media_frames_forwarded, s.frames_forwarded);
+        catch_up(&m.media_bytes_forwarded, s.bytes_forwarded);
+        catch_up(&m.media_keyframe_requests, s.keyframe_requests);
+        catch_up(&m.media_bad_packets, s.bad_packets);
+    }
     let mut body = String::new();
     let encoded = match state.metrics.registry.lock() {
         Ok(registry) => prometheus_client::encoding::text::encode(&mut body, &registry).is_ok(),

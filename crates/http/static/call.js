@@ -140,7 +140,6 @@ async function onMessage(msg) {
       break;
     case 'you_are_host':
       announce(t['call-you-are-host']);
-      location.reload();
       break;
     case 'removed':
     case 'ended':

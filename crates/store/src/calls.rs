@@ -4,6 +4,9 @@ use crate::{Result, Store, ms};
 use jiff::Timestamp;
 use uuid::Uuid;
 
+/// A `call_quality` row: reports, six averages and maxima, freezes, and the rating sums.
+type QualityRow = (i64, f64, f64, f64, f64, f64, f64, i64, i64, i64, i64);
+
 /// Averages and maxima of the browsers' reports over one call, and the ratings given.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct CallQuality {
@@ -84,7 +87,7 @@ impl Store {
 
     /// The quality figures of a call, if any were reported.
     pub async fn call_quality(&self, appointment: Uuid) -> Result<Option<CallQuality>> {
-        let row: Option<(i64, f64, f64, f64, f64, f64, f64, i64, i64, i64, i64)> = sqlx::query_as(
+        let row: Option<QualityRow> = sqlx::query_as(
             "SELECT reports, avg_bitrate_in, avg_loss, max_loss, avg_jitter, avg_rtt, max_rtt, \
              freezes, ratings, sound_sum, picture_sum FROM call_quality WHERE appointment_id = $1",
         )

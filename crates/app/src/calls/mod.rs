@@ -89,7 +89,12 @@ struct ConnInfo {
 struct LiveRoom {
     room: Room,
     patient_id: Option<Uuid>,
+    /// When the host ended the call; the ended room is kept a while so late links say so.
+    ended_at: Option<Instant>,
 }
+
+/// How long an ended room is remembered (its links answer "the call has ended").
+const KEEP_ENDED: Duration = Duration::from_secs(12 * 60 * 60);
 
 #[derive(Default)]
 struct Registry {
@@ -125,6 +130,20 @@ impl CallRegistry {
                 _ => LiveState::Idle,
             },
         }
+    }
+
+    /// Forgets ended rooms after a while, and knock records that no longer count.
+    fn prune(&self) {
+        let mut reg = self.lock();
+        let now = Instant::now();
+        reg.rooms.retain(|_, r| {
+            r.ended_at
+                .is_none_or(|t| now.saturating_duration_since(t) < KEEP_ENDED)
+        });
+        reg.knocks_by_addr.retain(|_, knocks| {
+            knocks.retain(|t| now.saturating_duration_since(*t) < room::KNOCK_WINDOW);
+            !knocks.is_empty()
+        });
     }
 
     /// Rooms with someone in them, and participants connected, for `/metrics`.
@@ -169,6 +188,16 @@ impl App {
                 app.on_media_event(event);
             }
         });
+    }
+
+    /// Forgets what live rooms no longer need (run by housekeeping).
+    pub(crate) fn prune_calls(&self) {
+        self.calls().prune();
+    }
+
+    /// Live rooms and connected participants, for `/metrics`.
+    pub fn call_counts(&self) -> (usize, usize) {
+        self.calls().counts()
     }
 
     /// Self-test connections allowed per client address: 20 a minute.
@@ -295,6 +324,7 @@ impl App {
                 .or_insert_with(|| LiveRoom {
                     room: Room::new(rules),
                     patient_id,
+                    ended_at: None,
                 });
             let (_, effects) = live.room.attach_guest(
                 id,
@@ -336,6 +366,7 @@ impl App {
             let live = reg.rooms.entry(appointment_id).or_insert_with(|| LiveRoom {
                 room: Room::new(rules),
                 patient_id: appointment.patient_id,
+                ended_at: None,
             });
             let (_, effects) = live.room.attach_staff(id, p.id, &p.display_name)?;
             reg.conns.insert(
@@ -531,6 +562,9 @@ impl App {
                     }
                 }
                 Effect::CallEnded => {
+                    if let Some(live) = self.calls().lock().rooms.get_mut(&appointment) {
+                        live.ended_at = Some(Instant::now());
+                    }
                     if let Err(e) = self.record_call_ended(appointment).await {
                         tracing::warn!(error = %e, "could not record the call's end");
                     }

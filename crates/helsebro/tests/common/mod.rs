@@ -4,6 +4,8 @@
 //! test may create databases on; `scripts/test.sh` starts a throwaway one).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod appointments;
+
 use helsebro_app::admin::StaffInput;
 use helsebro_app::{App, Config};
 use helsebro_domain::{FakeClock, Role};
