@@ -26,7 +26,7 @@ describe('patient access', () => {
 
     const page = await newPage();
     await login(page, base, 'lege');
-    const first = page.locator('table.list tbody a').first();
+    const first = page.locator('table.list tbody a[href^="/patients/"]').first();
     await first.waitFor();
     const name = (await first.innerText()).trim();
     await first.click();

@@ -105,13 +105,13 @@ describe('accessibility (axe, WCAG 2.1 AA)', () => {
   test('start page with the work list (lege)', async () => {
     assert.ok(lege, 'lege is logged in');
     await open(lege, `${base}/`);
-    await lege.locator('table.list tbody a').first().waitFor();
+    await lege.locator('table.list tbody a[href^="/patients/"]').first().waitFor();
     await checkPage(lege, 'home-lege');
   });
 
   test('patient page', async () => {
     await open(lege, `${base}/`);
-    await lege.locator('table.list tbody a').first().click();
+    await lege.locator('table.list tbody a[href^="/patients/"]').first().click();
     await lege.waitForURL((u) => u.pathname.startsWith('/patients/'));
     await lege.locator('dl.facts').waitFor();
     const facts = await lege.locator('dl.facts dd').allInnerTexts();
