@@ -6,10 +6,13 @@
 //! - `session`: one middleware that resolves the login session, the language and the CSRF
 //!   check for every request, and the extractors handlers use to prove who is calling.
 //! - `security`: headers on every response (CSP without any external origin, HSTS, …).
+//! - `fhir`: FHIR R4 at `/fhir/r4` for home follow-up (Observation, Patient, Flag, metadata).
 //! - `metrics`: Prometheus text at `/metrics`; `/healthz` and `/readyz` for orchestrators.
 
 mod api;
 mod error;
+mod fhir;
+mod followup_pages;
 mod metrics;
 mod pages;
 mod security;
@@ -42,6 +45,8 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(api_router)
+        .merge(fhir::router())
+        .merge(followup_pages::router())
         .route("/api/openapi.json", get(api::openapi_json))
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz))

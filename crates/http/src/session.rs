@@ -190,8 +190,13 @@ pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) ->
         }
         // Without a valid session there is no ambient authority to abuse (a stale cookie
         // carries none), and a JSON body cannot be sent cross-site without a CORS preflight.
-        let json_without_session =
-            session.is_none() && is_api && ct.starts_with("application/json");
+        // The same holds for FHIR clients (devices send a bearer token, not a cookie).
+        let is_fhir = path.starts_with("/fhir/");
+        let json_without_session = session.is_none()
+            && ((is_api && ct.starts_with("application/json"))
+                || (is_fhir
+                    && (ct.starts_with("application/fhir+json")
+                        || ct.starts_with("application/json"))));
         let ok = match (&expected, &provided) {
             (Some(e), Some(p)) => same(e, p),
             _ => json_without_session,

@@ -9,9 +9,21 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 const SOURCES: [(Language, &str); 3] = [
-    (Language::Nb, include_str!("../locales/nb.ftl")),
-    (Language::Nn, include_str!("../locales/nn.ftl")),
-    (Language::En, include_str!("../locales/en.ftl")),
+    (Language::Nb, concat!(
+            include_str!("../locales/nb.ftl"),
+            "\n",
+            include_str!("../locales/followup/nb.ftl")
+        )),
+    (Language::Nn, concat!(
+            include_str!("../locales/nn.ftl"),
+            "\n",
+            include_str!("../locales/followup/nn.ftl")
+        )),
+    (Language::En, concat!(
+            include_str!("../locales/en.ftl"),
+            "\n",
+            include_str!("../locales/followup/en.ftl")
+        )),
 ];
 
 /// A set of Fluent files, one per language, loaded into bundles. The pages use one
