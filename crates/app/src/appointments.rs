@@ -12,6 +12,7 @@
 
 use crate::App;
 use crate::access::{PatientAccess, Purpose, StaffPrincipal};
+use crate::calendar::StaffCalendarChange;
 use crate::calls::LiveState;
 use crate::error::{AppError, FieldError, Result};
 use crate::secrets::{random_token, token_hash};
@@ -21,7 +22,7 @@ use helsebro_domain::appointment::{
 use helsebro_domain::patient::{is_plausible_email, normalise_phone};
 use helsebro_domain::{AuditAction, AuditOutcome, Language, Permission, new_id};
 use helsebro_notify::schedule::{ReminderPolicy, oslo, reminder_times};
-use helsebro_notify::templates::{Channel, MessageContext, MessageKind, render};
+use helsebro_notify::templates::{Channel, MessageContext, MessageKind, StaffNotice, render};
 use helsebro_store::{
     Appointment, Invitation, NewAppointment, NewAuditEntry, NewInvitation, NewMessage,
     NoticeSettings, OutboxChannel, OutcomeRecord, Reschedule, message_key_prefix,
@@ -366,6 +367,13 @@ impl App {
         format!("{}/selftest", self.config().base_url())
     }
 
+    /// When the details of an appointment that ends (or was cancelled) at `end` are deleted.
+    fn purge_at(&self, end: Timestamp) -> Timestamp {
+        let days = i64::from(self.config().appointment_retention_days);
+        end.saturating_add(SignedDuration::from_hours(24 * days))
+            .unwrap_or(end)
+    }
+
     /// When the links of an appointment work.
     fn link_window(
         &self,
@@ -609,6 +617,19 @@ impl App {
                 .await?,
             );
         }
+        let ends_at = starts_at + SignedDuration::from_mins(duration);
+        messages.extend(
+            self.staff_calendar_messages(&StaffCalendarChange {
+                appointment: id,
+                version: 1,
+                notice: StaffNotice::Booked,
+                start: starts_at,
+                end: ends_at,
+                sequence: 0,
+                hosts: &hosts,
+            })
+            .await?,
+        );
         let audit = self.appointment_audit(
             p,
             access.as_ref(),
@@ -628,6 +649,7 @@ impl App {
             title: title.to_owned(),
             created_by: p.id,
             hosts,
+            purge_at: self.purge_at(ends_at),
         };
         self.store()
             .create_appointment(&new, &invitations, &messages, &audit, self.now())
@@ -874,12 +896,14 @@ impl App {
         };
         let window = self.link_window(a.kind, starts_at, duration);
         let invitations = self.store().invitations_of(appointment_id).await?;
+        let ends_at = starts_at + SignedDuration::from_mins(duration);
         let mut change = Reschedule {
             starts_at,
             duration_minutes: duration,
             valid_from: window.0,
             valid_until: window.1,
             new_tokens: Vec::new(),
+            purge_at: self.purge_at(ends_at),
         };
         let plan = self
             .message_plan(&AppointmentPlanInput {
@@ -910,6 +934,19 @@ impl App {
                 .await?,
             );
         }
+        let hosts: Vec<Uuid> = a.hosts.iter().map(|h| h.staff_id).collect();
+        messages.extend(
+            self.staff_calendar_messages(&StaffCalendarChange {
+                appointment: a.id,
+                version: a.version + 1,
+                notice: StaffNotice::Moved,
+                start: starts_at,
+                end: ends_at,
+                sequence: u32::try_from(a.version).unwrap_or(u32::MAX),
+                hosts: &hosts,
+            })
+            .await?,
+        );
         let audit = self.appointment_audit(
             p,
             access.as_ref(),
@@ -970,6 +1007,19 @@ impl App {
                     now,
                 )?);
             }
+            let hosts: Vec<Uuid> = a.hosts.iter().map(|h| h.staff_id).collect();
+            messages.extend(
+                self.staff_calendar_messages(&StaffCalendarChange {
+                    appointment: a.id,
+                    version: a.version,
+                    notice: StaffNotice::Cancelled,
+                    start: a.starts_at,
+                    end: a.ends_at(),
+                    sequence: u32::try_from(a.version).unwrap_or(u32::MAX),
+                    hosts: &hosts,
+                })
+                .await?,
+            );
         }
         let audit = self.appointment_audit(
             p,
@@ -980,7 +1030,7 @@ impl App {
             ip,
         );
         self.store()
-            .cancel_appointment(appointment_id, &messages, &audit, now)
+            .cancel_appointment(appointment_id, &messages, self.purge_at(now), &audit, now)
             .await?;
         Ok(())
     }
@@ -1069,6 +1119,7 @@ impl App {
             title: String::new(),
             created_by: p.id,
             hosts: vec![p.id],
+            purge_at: self.purge_at(now + SignedDuration::from_mins(ADHOC_DURATION_MINUTES)),
         };
         self.store()
             .create_appointment(&new, &invitations, &messages, &audit, now)

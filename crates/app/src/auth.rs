@@ -92,6 +92,8 @@ pub(crate) struct RateLimits {
     codes: DefaultKeyedRateLimiter<String>,
     /// Self-test connections to the media server, per client address.
     pub(crate) probes: DefaultKeyedRateLimiter<String>,
+    /// Calendar feed requests, per client address.
+    pub(crate) feeds: DefaultKeyedRateLimiter<String>,
 }
 
 impl RateLimits {
@@ -106,6 +108,9 @@ impl RateLimits {
             codes: RateLimiter::keyed(Quota::per_minute(per_minute)),
             probes: RateLimiter::keyed(Quota::per_minute(
                 NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
+            )),
+            feeds: RateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
             )),
         }
     }
@@ -123,6 +128,7 @@ impl RateLimits {
         self.by_address.retain_recent();
         self.codes.retain_recent();
         self.probes.retain_recent();
+        self.feeds.retain_recent();
     }
 }
 

@@ -82,6 +82,9 @@ pub struct Config {
     pub join_closes_minutes_after_end: u32,
     /// Hours the links of an ad-hoc room ("start video now") work after it is started.
     pub adhoc_link_hours: u32,
+    /// Days after an appointment's end (or its cancellation) until the details it no longer
+    /// needs are deleted, keeping only statistics (VC-17). 0: at the end.
+    pub appointment_retention_days: u32,
 
     /// Media server (SFU): UDP address for WebRTC media. Port 0 picks a free port.
     pub media_udp_listen: SocketAddr,
@@ -134,6 +137,7 @@ impl Default for Config {
             join_opens_minutes_before: 60,
             join_closes_minutes_after_end: 120,
             adhoc_link_hours: 12,
+            appointment_retention_days: 90,
             media_udp_listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
             media_tcp_listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
             media_public_ip: None,
@@ -204,6 +208,9 @@ impl Config {
         }
         if self.adhoc_link_hours == 0 || self.adhoc_link_hours > 72 {
             return Err("adhoc_link_hours must be between 1 and 72".into());
+        }
+        if self.appointment_retention_days > 3650 {
+            return Err("appointment_retention_days must be at most 3650".into());
         }
         if self.outbox_lease_seconds == 0 || self.outbox_max_attempts == 0 {
             return Err("outbox_lease_seconds and outbox_max_attempts must be at least 1".into());

@@ -50,10 +50,13 @@ pub enum AuditAction {
     InvitationCreated,
     InvitationRevoked,
     OutcomeRecorded,
+    AppointmentPurged,
+    CalendarFeedCreated,
+    CalendarFeedRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 38] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::LoginRateLimited,
@@ -89,6 +92,9 @@ impl AuditAction {
         AuditAction::InvitationCreated,
         AuditAction::InvitationRevoked,
         AuditAction::OutcomeRecorded,
+        AuditAction::AppointmentPurged,
+        AuditAction::CalendarFeedCreated,
+        AuditAction::CalendarFeedRevoked,
     ];
 
     pub fn code(self) -> &'static str {
@@ -116,6 +122,9 @@ impl AuditAction {
             AuditAction::InvitationCreated => "invitation.created",
             AuditAction::InvitationRevoked => "invitation.revoked",
             AuditAction::OutcomeRecorded => "appointment.outcome",
+            AuditAction::AppointmentPurged => "appointment.purged",
+            AuditAction::CalendarFeedCreated => "calendar_feed.created",
+            AuditAction::CalendarFeedRevoked => "calendar_feed.revoked",
             AuditAction::CallKnocked => "call.knocked",
             AuditAction::CallAdmitted => "call.admitted",
             AuditAction::CallRejected => "call.rejected",

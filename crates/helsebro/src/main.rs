@@ -296,6 +296,17 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
             if let Err(e) = housekeeping.housekeeping().await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
+            // Scheduled jobs (the data-minimisation purge): a full batch means more may wait.
+            loop {
+                match housekeeping.run_due_jobs().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "scheduled jobs could not be run");
+                        break;
+                    }
+                }
+            }
         }
     });
 

@@ -255,8 +255,14 @@ mod tests {
 
     #[test]
     fn the_method_can_be_read_back() {
-        assert_eq!(method_of(&calendar(&[event()], Some("cancel"))), Some("CANCEL"));
-        assert_eq!(method_of(&calendar(&[event()], Some("REQUEST"))), Some("REQUEST"));
+        assert_eq!(
+            method_of(&calendar(&[event()], Some("cancel"))),
+            Some("CANCEL")
+        );
+        assert_eq!(
+            method_of(&calendar(&[event()], Some("REQUEST"))),
+            Some("REQUEST")
+        );
         assert_eq!(method_of(&calendar(&[event()], None)), None);
     }
 

@@ -797,8 +797,14 @@ mod tests {
                     room,
                 )
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
-                let all = format!("{}\n{}\n{}\n{}", t.subject, t.body, t.summary, t.description);
-                assert!(t.body.contains(appointment) && t.body.contains(room), "{what}");
+                let all = format!(
+                    "{}\n{}\n{}\n{}",
+                    t.subject, t.body, t.summary, t.description
+                );
+                assert!(
+                    t.body.contains(appointment) && t.body.contains(room),
+                    "{what}"
+                );
                 assert!(t.description.contains(appointment), "{what}");
                 assert!(
                     t.subject.contains("10.30") || t.subject.contains("10:30"),

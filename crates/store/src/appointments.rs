@@ -4,6 +4,7 @@
 //! transaction. Only the SHA-256 of a join link's token is stored.
 
 use crate::audit::append_in;
+use crate::jobs::{JobKind, NewJob, schedule_in};
 use crate::outbox::enqueue_in;
 use crate::{NewAuditEntry, NewMessage, Result, Store, StoreError, ms, opt_ts, opt_uuid, ts, uuid};
 use helsebro_domain::Language;
@@ -101,6 +102,8 @@ pub struct NewAppointment {
     pub title: String,
     pub created_by: Uuid,
     pub hosts: Vec<Uuid>,
+    /// When the details no longer needed are deleted (the `purge_appointment` job).
+    pub purge_at: Timestamp,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +128,8 @@ pub struct Reschedule {
     pub valid_until: Timestamp,
     /// (invitation, hash of its new token).
     pub new_tokens: Vec<(Uuid, String)>,
+    /// The purge job moves with the appointment.
+    pub purge_at: Timestamp,
 }
 
 /// The outcome a host records.
@@ -150,6 +155,14 @@ const INVITATION_COLUMNS: &str = "i.id, i.appointment_id, i.role, i.display_name
 /// The prefix of the dedupe keys of an appointment's messages (see the app crate).
 pub fn message_key_prefix(appointment: Uuid) -> String {
     format!("appt:{appointment}:")
+}
+
+fn purge_job(appointment: Uuid, at: Timestamp) -> NewJob {
+    NewJob {
+        kind: JobKind::PurgeAppointment,
+        subject: appointment.to_string(),
+        run_at: at,
+    }
 }
 
 impl Store {
@@ -193,6 +206,7 @@ impl Store {
         for m in messages {
             enqueue_in(&mut tx, m, now).await?;
         }
+        schedule_in(&mut tx, &purge_job(new.id, new.purge_at), now).await?;
         append_in(&mut tx, audit, now).await?;
         tx.commit().await?;
         Ok(())
@@ -403,17 +417,20 @@ impl Store {
         for m in messages {
             enqueue_in(&mut tx, m, now).await?;
         }
+        schedule_in(&mut tx, &purge_job(id, change.purge_at), now).await?;
         append_in(&mut tx, audit, now).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Cancels an appointment: its unsent messages are withdrawn and `messages` (the
-    /// cancellation notices) queued. False if already cancelled or unknown.
+    /// Cancels an appointment: its unsent messages are withdrawn, `messages` (the
+    /// cancellation notices) queued and the purge job moved to `purge_at`. False if already
+    /// cancelled or unknown.
     pub async fn cancel_appointment(
         &self,
         id: Uuid,
         messages: &[NewMessage],
+        purge_at: Timestamp,
         audit: &NewAuditEntry,
         now: Timestamp,
     ) -> Result<bool> {
@@ -432,9 +449,76 @@ impl Store {
         for m in messages {
             enqueue_in(&mut tx, m, now).await?;
         }
+        schedule_in(&mut tx, &purge_job(id, purge_at), now).await?;
         append_in(&mut tx, audit, now).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Data minimisation (VC-17): deletes what an appointment no longer needs — the
+    /// invitations' contact details (the display name becomes the role), every link's token
+    /// hash, the link to the patient, the free-text title and outcome note, and the addresses
+    /// and texts of its messages (unsent ones are withdrawn) — keeping the statistics (time,
+    /// duration, service area, policy, outcome, minutes, call quality). The audit log is not
+    /// touched; `audit` records the purge. Idempotent; false if the appointment is unknown.
+    pub async fn purge_appointment(
+        &self,
+        id: Uuid,
+        audit: &NewAuditEntry,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE appointments SET title = '', outcome_note = '', patient_id = NULL, \
+             purged_at = COALESCE(purged_at, $1) WHERE id = $2",
+        )
+        .bind(ms(now))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "DELETE FROM invitation_tokens WHERE invitation_id IN \
+             (SELECT id FROM invitations WHERE appointment_id = $1)",
+        )
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        // The invitation's own token_hash column is unique and required: a marker that is no
+        // hash of any token takes its place.
+        sqlx::query(
+            "UPDATE invitations SET phone = NULL, email = NULL, display_name = role, \
+             token_hash = 'purged:' || id, revoked_at = COALESCE(revoked_at, $1) WHERE appointment_id = $2",
+        )
+        .bind(ms(now))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE outbox SET recipient = '', subject = '', body = '', calendar = NULL, \
+             status = CASE WHEN status = 'queued' THEN 'withdrawn' ELSE status END \
+             WHERE dedupe_key LIKE $1",
+        )
+        .bind(format!("{}%", message_key_prefix(id)))
+        .execute(&mut *tx)
+        .await?;
+        append_in(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Whether the appointment's details were purged.
+    pub async fn appointment_purged_at(&self, id: Uuid) -> Result<Option<Timestamp>> {
+        let row = sqlx::query("SELECT purged_at FROM appointments WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => opt_ts(r.try_get("purged_at")?),
+            None => Ok(None),
+        }
     }
 
     /// Records (or corrects) the outcome of an appointment.

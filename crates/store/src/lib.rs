@@ -8,7 +8,9 @@
 
 mod appointments;
 mod audit;
+mod calendar;
 mod calls;
+mod jobs;
 mod org;
 mod outbox;
 mod patients;
@@ -21,6 +23,7 @@ pub use appointments::{
 };
 pub use audit::{AuditFilter, NewAuditEntry};
 pub use calls::CallQuality;
+pub use jobs::{Job, JobKind, NewJob};
 pub use org::{NoticeSettings, Organisation, Unit, UnitKind};
 pub use outbox::{NewMessage, OutboxChannel, OutboxMessage};
 pub use patients::{CareTeamMember, EmergencyGrant, Patient, PatientSummary};
