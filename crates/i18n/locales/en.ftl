@@ -415,3 +415,18 @@ rating-picture = How was the picture?
 rating-hint = 1 is very poor, 5 is very good.
 rating-send = Send your answer
 rating-thanks = Thank you for your answer!
+
+## My calendar (calendar subscription for staff)
+calendar-title = My calendar
+calendar-intro = Add your video appointments to your calendar program (Outlook, Google Calendar, Apple Calendar) with a secret address of your own. The calendar shows your appointments of the last 30 days and a year ahead.
+calendar-private = The calendar does not show who the appointments are with and contains no health information. Log in to Helsebro to see the details. Do not share the address.
+calendar-feed-title = Calendar address
+calendar-feed-none = You have no calendar address.
+calendar-feed-since = You have a calendar address, made { $since }.
+calendar-create = Make a calendar address
+calendar-replace = Make a new address (the old one stops working)
+calendar-revoke = Delete the calendar address
+calendar-revoked = The calendar address is deleted and no longer works.
+calendar-new-title = Your new calendar address
+calendar-new-once = Copy the address now and add it as a calendar subscription. It is shown only this once.
+calendar-url = Calendar address

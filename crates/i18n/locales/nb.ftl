@@ -415,3 +415,18 @@ rating-picture = Hvordan var bildet?
 rating-hint = 1 er svært dårlig, 5 er svært bra.
 rating-send = Send svaret
 rating-thanks = Takk for svaret!
+
+## Min kalender (kalenderabonnement for ansatte)
+calendar-title = Min kalender
+calendar-intro = Legg videotimene dine inn i kalenderprogrammet ditt (Outlook, Google Kalender, Apple Kalender) med en egen, hemmelig adresse. Kalenderen viser timene dine de siste 30 dagene og et år fram.
+calendar-private = Kalenderen viser ikke hvem timene gjelder, og inneholder ingen helseopplysninger. Logg inn i Helsebro for å se detaljene. Del ikke adressen med andre.
+calendar-feed-title = Kalenderadresse
+calendar-feed-none = Du har ingen kalenderadresse.
+calendar-feed-since = Du har en kalenderadresse, laget { $since }.
+calendar-create = Lag en kalenderadresse
+calendar-replace = Lag en ny adresse (den gamle slutter å virke)
+calendar-revoke = Slett kalenderadressen
+calendar-revoked = Kalenderadressen er slettet og virker ikke lenger.
+calendar-new-title = Din nye kalenderadresse
+calendar-new-once = Kopier adressen nå og legg den til som kalenderabonnement. Den vises bare denne ene gangen.
+calendar-url = Kalenderadresse

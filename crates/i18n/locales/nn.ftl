@@ -415,3 +415,18 @@ rating-picture = Korleis var biletet?
 rating-hint = 1 er svært dårleg, 5 er svært bra.
 rating-send = Send svaret
 rating-thanks = Takk for svaret!
+
+## Min kalender (kalenderabonnement for tilsette)
+calendar-title = Min kalender
+calendar-intro = Legg videotimane dine inn i kalenderprogrammet ditt (Outlook, Google Kalender, Apple Kalender) med ei eiga, hemmeleg adresse. Kalenderen viser timane dine dei siste 30 dagane og eitt år fram.
+calendar-private = Kalenderen viser ikkje kven timane gjeld, og inneheld ingen helseopplysningar. Logg inn i Helsebro for å sjå detaljane. Del ikkje adressa med andre.
+calendar-feed-title = Kalenderadresse
+calendar-feed-none = Du har inga kalenderadresse.
+calendar-feed-since = Du har ei kalenderadresse, laga { $since }.
+calendar-create = Lag ei kalenderadresse
+calendar-replace = Lag ei ny adresse (den gamle sluttar å verke)
+calendar-revoke = Slett kalenderadressa
+calendar-revoked = Kalenderadressa er sletta og verkar ikkje lenger.
+calendar-new-title = Den nye kalenderadressa di
+calendar-new-once = Kopier adressa no og legg henne til som kalenderabonnement. Ho blir berre vist denne eine gongen.
+calendar-url = Kalenderadresse

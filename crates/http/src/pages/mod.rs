@@ -4,6 +4,7 @@
 mod admin;
 mod appointments;
 mod auth;
+mod calendar;
 mod calls;
 mod patients;
 
@@ -33,6 +34,12 @@ pub fn router() -> Router<AppState> {
             get(auth::enrol_page).post(auth::enrol_submit),
         )
         .route("/logout", post(auth::logout))
+        .route(
+            "/me/calendar",
+            get(calendar::calendar_page).post(calendar::calendar_create),
+        )
+        .route("/me/calendar/revoke", post(calendar::calendar_revoke))
+        .route("/calendar/{file}", get(calendar::feed))
         .route("/patients", post(patients::create))
         .route("/patients/new", get(patients::new_page))
         .route("/patients/find", post(patients::find))

@@ -59,6 +59,7 @@ pub async fn home(
     if p.can(Permission::ReadAuditLog) {
         shortcuts.push(("/audit", l.i.t("nav-audit")));
     }
+    shortcuts.push(("/me/calendar", l.i.t("calendar-title")));
     let roles = principal_roles(&l.i, &p);
     let today = super::appointments::day_rows(&l.i, &today);
     let roles_for_invitee = super::appointments::role_options(&l.i);
