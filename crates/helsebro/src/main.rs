@@ -260,27 +260,21 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
     } else {
         "http"
     };
-    println!("Helsebro is running at {scheme}://{addr}/");
     if demo && let Some(link) = app.load_demo_appointment().await? {
-        // Without public_url, links name the listen address; show the port actually bound.
-        let link = match link.strip_prefix(&config.base_url()) {
-            Some(path) if config.public_url.trim().is_empty() => {
-                format!("{scheme}://{addr}{path}")
-            }
-            _ => link,
-        };
         println!("A demo video appointment for Kari Nordmann is booked today (host: lege).");
         println!("  Patient's video link: {link}");
     }
     if !config.public_url.is_empty() {
         println!("Users reach it at {}", config.public_url);
     }
-
     println!(
         "E-mail goes to: {}. SMS goes to: {}.",
         email.describe(),
         sms.describe()
     );
+    // Last, so that whoever waits for this line has everything above it (tests stop reading
+    // here).
+    println!("Helsebro is running at {scheme}://{addr}/");
     let settings = SenderSettings {
         lease: jiff::SignedDuration::from_secs(i64::from(config.outbox_lease_seconds)),
         max_attempts: i64::from(config.outbox_max_attempts),
