@@ -14,8 +14,10 @@ pub mod calls;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod followup;
 pub mod jobs;
 pub mod notifications;
+pub mod patient_app;
 pub mod patients;
 pub mod secrets;
 
@@ -34,6 +36,7 @@ pub mod types {
         NoticeSettings, Organisation, OutboxChannel, OutboxMessage, Patient, PatientSummary,
         SessionStage, StaffChange, Unit, UnitKind,
     };
+    pub use helsebro_store::{AdjustmentRecord, Alert, DeviceToken, Enrolment, PauseRecord, Reading};
 }
 
 use helsebro_domain::{Clock, SystemClock};

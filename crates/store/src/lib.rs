@@ -10,6 +10,7 @@ mod appointments;
 mod audit;
 mod calendar;
 mod calls;
+mod followup;
 mod jobs;
 mod org;
 mod outbox;
@@ -23,6 +24,10 @@ pub use appointments::{
 };
 pub use audit::{AuditFilter, NewAuditEntry};
 pub use calls::CallQuality;
+pub use followup::{
+    AdjustmentRecord, Alert, DeviceToken, Enrolment, LoginCode, NewMissingReport, NewReading,
+    PauseRecord, Reading, Stored,
+};
 pub use jobs::{Job, JobKind, NewJob};
 pub use org::{NoticeSettings, Organisation, Unit, UnitKind};
 pub use outbox::{NewMessage, OutboxChannel, OutboxMessage};
