@@ -18,6 +18,13 @@
 //! - A switch to another layer keeps forwarding the old layer until a keyframe arrives on the new
 //!   one, and asks the publisher for that keyframe (repeated at most every
 //!   [`KEYFRAME_REQUEST_INTERVAL`] while waiting).
+//! - A track without simulcast (one layer, no lower one to fall back to) is not paused merely
+//!   because the share is below its rate: a share that is still rising would otherwise never
+//!   see the traffic it needs to rise (the estimator only grows with what is sent). It is
+//!   forwarded, and congestion control and pacing deal with it, unless the estimate less audio
+//!   is below [`MIN_VIDEO_BPS`] (paused at once), or the share has stayed below
+//!   [`SINGLE_LAYER_PAUSE_PCT`] of the layer's rate without rising for [`SINGLE_LAYER_PAUSE_AFTER`].
+//!   It resumes, after [`UP_HOLD`], once the share is back above that fraction.
 //! - Before any estimate has arrived a subscriber gets the lowest active layer.
 
 use std::collections::HashMap;
@@ -37,6 +44,17 @@ pub const UP_HOLD: Duration = Duration::from_secs(2);
 pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 /// A layer that sent nothing for this long counts as switched off by the publisher.
 pub const LAYER_INACTIVE_AFTER: Duration = Duration::from_millis(1500);
+/// Below this much bitrate for all video together (estimate less audio), video without
+/// simulcast is paused at once.
+pub const MIN_VIDEO_BPS: u64 = 100_000;
+/// Video without simulcast is paused when its share stays below this percentage of its rate...
+pub const SINGLE_LAYER_PAUSE_PCT: u64 = 50;
+/// ...for this long without the estimate rising.
+pub const SINGLE_LAYER_PAUSE_AFTER: Duration = Duration::from_secs(3);
+/// A rise of the estimate by this percentage counts as rising (restarts the pause timer).
+const RISING_PCT: u64 = 5;
+/// What [`Router::wanted_bitrate`] counts for a video track none of whose layers is measured.
+pub const UNMEASURED_VIDEO_BPS: u64 = 2_500_000;
 /// Window over which a layer's bitrate is measured.
 const RATE_WINDOW: Duration = Duration::from_millis(500);
 
@@ -231,6 +249,19 @@ struct Sub {
     kind: Kind,
     layer: LayerState,
     last_switch: Option<Instant>,
+    /// Single-layer video: since when its share has been too low, and the estimate then.
+    low_since: Option<(Instant, u64)>,
+}
+
+/// What a subscriber's estimate leaves for its video.
+#[derive(Clone, Copy, Debug)]
+struct VideoBudget {
+    /// The estimate itself.
+    estimate: u64,
+    /// The estimate less the audio reserve.
+    video_total: u64,
+    /// `video_total` shared evenly between the video tracks.
+    share: u64,
 }
 
 /// Rooms, peers, tracks, subscriptions and the layer each subscriber receives.
@@ -372,6 +403,7 @@ impl Router {
                 kind,
                 layer,
                 last_switch: None,
+                low_since: None,
             },
         );
         if let Some(p) = self.peers.get_mut(&subscriber) {
@@ -506,7 +538,7 @@ impl Router {
             }
             return;
         }
-        let share = self.video_share(subscriber);
+        let budget = self.video_budget(subscriber);
         let Some(track) = self.tracks.get_mut(&source) else {
             return;
         };
@@ -528,10 +560,47 @@ impl Router {
         let may_go_up = sub
             .last_switch
             .is_none_or(|t| now.saturating_duration_since(t) >= UP_HOLD);
-        let choice: Option<Option<Rid>> = match share {
+        let single = matches!(layers.as_slice(), [(None, _)]);
+        let choice: Option<Option<Rid>> = match budget {
             // No estimate yet: the lowest active layer.
             None => layers.first().map(|(r, _)| *r),
-            Some(share) => {
+            Some(b) if single => {
+                let rate = layers[0].1;
+                let low = b.share.saturating_mul(100) < rate.saturating_mul(SINGLE_LAYER_PAUSE_PCT);
+                if b.video_total < MIN_VIDEO_BPS {
+                    sub.low_since = Some((now, b.estimate));
+                    None
+                } else if !low {
+                    sub.low_since = None;
+                    if sub.layer == LayerState::Paused && !may_go_up {
+                        None
+                    } else {
+                        Some(None)
+                    }
+                } else if sub.layer == LayerState::Paused {
+                    // Stays paused while the share is too low.
+                    None
+                } else {
+                    match sub.low_since {
+                        Some((since, at))
+                            if b.estimate.saturating_mul(100)
+                                <= at.saturating_mul(100 + RISING_PCT) =>
+                        {
+                            if now.saturating_duration_since(since) >= SINGLE_LAYER_PAUSE_AFTER {
+                                None
+                            } else {
+                                Some(None)
+                            }
+                        }
+                        // First time low, or the estimate rose: (re)start the timer.
+                        _ => {
+                            sub.low_since = Some((now, b.estimate));
+                            Some(None)
+                        }
+                    }
+                }
+            }
+            Some(VideoBudget { share, .. }) => {
                 let mut best = None;
                 for (rank, (rid, rate)) in layers.iter().enumerate() {
                     let up = held_rank.is_none_or(|c| rank > c);
@@ -580,8 +649,8 @@ impl Router {
         }
     }
 
-    /// The bitrate each of `subscriber`'s video tracks may use, or `None` without an estimate.
-    fn video_share(&self, subscriber: PeerId) -> Option<u64> {
+    /// The bitrate `subscriber`'s video may use, or `None` without an estimate.
+    fn video_budget(&self, subscriber: PeerId) -> Option<VideoBudget> {
         let state = self.peers.get(&subscriber)?;
         let estimate = state.estimate_bps?;
         let mut audio = 0u64;
@@ -594,7 +663,11 @@ impl Router {
             }
         }
         let left = estimate.saturating_sub(audio * AUDIO_RESERVE_BPS);
-        Some(left / video.max(1))
+        Some(VideoBudget {
+            estimate,
+            video_total: left,
+            share: left / video.max(1),
+        })
     }
 
     /// A frame arrived from `publisher` on its m-line `mid`, layer `rid`. Pushes where to
@@ -626,13 +699,44 @@ impl Router {
         layer.record(now, bytes);
         let rate_changed = had_rate != layer.rate_bps;
         let kind = track.kind;
-        let subscribers = track.subscribers.clone();
+        // Taken out for the loop (no copy per frame) and put back after it: nothing in the
+        // loop adds or removes subscribers.
+        let subscribers = std::mem::take(&mut track.subscribers);
+        self.forward(
+            now,
+            me,
+            room,
+            rid,
+            keyframe,
+            rate_changed,
+            (kind, send_audio, send_video),
+            &subscribers,
+            out,
+        );
+        if let Some(track) = self.tracks.get_mut(&me) {
+            track.subscribers = subscribers;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn forward(
+        &mut self,
+        now: Instant,
+        me: TrackRef,
+        room: RoomId,
+        rid: Option<Rid>,
+        keyframe: bool,
+        rate_changed: bool,
+        (kind, send_audio, send_video): (Kind, bool, bool),
+        subscribers: &[(PeerId, Mid)],
+        out: &mut Vec<Action>,
+    ) {
         match kind {
             Kind::Audio => {
                 if !send_audio {
                     return;
                 }
-                for (sp, sm) in subscribers {
+                for &(sp, sm) in subscribers {
                     if self.peers.get(&sp).is_some_and(|p| p.room == room) {
                         out.push(Action::Forward { to: sp, mid: sm });
                     }
@@ -642,7 +746,7 @@ impl Router {
                 if !send_video {
                     return;
                 }
-                for (sp, sm) in subscribers {
+                for &(sp, sm) in subscribers {
                     if !self.peers.get(&sp).is_some_and(|p| p.room == room) {
                         continue;
                     }
@@ -717,7 +821,13 @@ impl Router {
                         continue;
                     };
                     let layers = track.active_layers(now);
-                    let top = layers.last().map(|(_, r)| *r).unwrap_or(0);
+                    // A layer not measured yet counts as a typical top layer: an estimator told
+                    // to want little probes with little, and a probe's result becomes the
+                    // estimate, so understating here would pull the estimate down.
+                    let top = match layers.last() {
+                        Some((_, r)) if *r > 0 => *r,
+                        _ => UNMEASURED_VIDEO_BPS,
+                    };
                     desired += top + top * UP_HEADROOM_PCT / 100;
                     let cur = match sub.layer {
                         LayerState::On(r) => Some(r),

@@ -254,6 +254,10 @@ impl Sfu {
         }
         peer.outs
             .retain(|o| !matches!(o.state, OutState::NegotiatingStop(_)));
+        // New subscriptions change what the estimator should probe for: tell it at once.
+        if !opened.is_empty() {
+            peer.last_bwe_config = None;
+        }
         for (mid, source) in opened {
             if let Err(e) = self
                 .router
@@ -448,9 +452,14 @@ impl Sfu {
                     if due && peer.connected {
                         peer.last_bwe_config = Some(now);
                         let (current, desired) = self.router.wanted_bitrate(id, now);
-                        peer.rtc
-                            .bwe()
-                            .set_bitrate(Bitrate::bps(current), Bitrate::bps(desired.max(current)));
+                        // Nothing subscribed yet: leave the estimator alone rather than let it
+                        // probe for (and settle on) next to nothing.
+                        if desired > 0 {
+                            peer.rtc.bwe().set_bitrate(
+                                Bitrate::bps(current),
+                                Bitrate::bps(desired.max(current)),
+                            );
+                        }
                     }
                 }
                 peer.next_timeout = drain(id, peer, now, &mut self.queue, &mut self.events, send);
@@ -486,8 +495,8 @@ impl Sfu {
     }
 
     fn propagate(&mut self, now: Instant) {
-        let queue = std::mem::take(&mut self.queue);
-        for p in queue {
+        let mut queue = std::mem::take(&mut self.queue);
+        for p in queue.drain(..) {
             match p {
                 Propagated::Media(from, data) => {
                     self.counters
@@ -520,6 +529,9 @@ impl Sfu {
                     }
                 }
             }
+        }
+        if self.queue.is_empty() {
+            self.queue = queue;
         }
     }
 
@@ -564,7 +576,10 @@ impl Sfu {
 
     /// Perform the router's actions. `data` is the frame `Forward` refers to.
     fn run_actions(&mut self, data: Option<&MediaData>) {
-        for action in std::mem::take(&mut self.actions) {
+        // Drained from a taken buffer that is handed back afterwards, so that its capacity is
+        // reused instead of allocated again for every frame.
+        let mut actions = std::mem::take(&mut self.actions);
+        for action in actions.drain(..) {
             match action {
                 Action::Forward { to, mid } => {
                     let Some(data) = data else { continue };
@@ -623,6 +638,9 @@ impl Sfu {
                     }
                 }
             }
+        }
+        if self.actions.is_empty() {
+            self.actions = actions;
         }
     }
 

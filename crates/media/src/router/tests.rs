@@ -511,3 +511,132 @@ fn with_an_estimate_from_the_start_video_starts_low_and_climbs_after_the_hold() 
     s.run(video, UP_HOLD, peer(2));
     assert!(s.keyframe_requests().contains(&rid("h")));
 }
+
+/// Rate of the single-layer (non-simulcast) test video.
+const SINGLE_BPS: u64 = 1_200_000;
+
+/// One frame of single-layer `video` (keyframe or not); whether it was forwarded to peer 2.
+fn single_frame(s: &mut Sim, video: TrackRef, key: bool) -> bool {
+    let now = s.now;
+    let start = s.out.len();
+    s.r.on_media(
+        now,
+        video.peer,
+        video.mid,
+        None,
+        key,
+        bytes_for(SINGLE_BPS),
+        &mut s.out,
+    );
+    let fwd = s.out[start..]
+        .iter()
+        .any(|a| matches!(a, Action::Forward { to, .. } if *to == peer(2)));
+    s.now += FRAME;
+    fwd
+}
+
+/// Single-layer frames for `dur`; how many were forwarded to peer 2.
+fn single_run(s: &mut Sim, video: TrackRef, dur: Duration) -> usize {
+    let end = s.now + dur;
+    let mut n = 0;
+    while s.now < end {
+        n += usize::from(single_frame(s, video, false));
+    }
+    n
+}
+
+/// `setup` with a single-layer video that peer 2 already receives (measured, estimate 1 Mbit/s).
+fn single_started() -> (Sim, TrackRef, TrackRef) {
+    let (mut s, video, audio) = setup();
+    let now = s.now;
+    s.r.on_estimate(now, peer(2), 1_000_000, &mut s.out);
+    assert!(single_frame(&mut s, video, true));
+    single_run(&mut s, video, Duration::from_millis(600));
+    s.out.clear();
+    (s, video, audio)
+}
+
+#[test]
+fn single_layer_video_is_not_paused_because_a_rising_estimate_is_below_its_rate() {
+    let (mut s, video, _) = single_started();
+    // 1 Mbit/s less audio is below the 1.2 Mbit/s layer, but above half of it: forwarded.
+    let n = single_run(&mut s, video, Duration::from_secs(5));
+    assert!(n >= 151, "every frame forwarded: {n}");
+    assert_eq!(
+        s.r.layer_state(peer(2), mid("1")),
+        Some(LayerState::On(None))
+    );
+    // Far below (400 kbps) but rising by more than 5% each second: still forwarded.
+    let mut est = 400_000;
+    for _ in 0..6 {
+        let now = s.now;
+        s.r.on_estimate(now, peer(2), est, &mut s.out);
+        assert!(single_run(&mut s, video, Duration::from_secs(1)) >= 30);
+        est = est * 110 / 100;
+    }
+    assert_eq!(
+        s.r.layer_state(peer(2), mid("1")),
+        Some(LayerState::On(None))
+    );
+}
+
+#[test]
+fn single_layer_video_pauses_when_the_estimate_stays_far_below_and_audio_keeps_flowing() {
+    let (mut s, video, audio) = single_started();
+    let now = s.now;
+    s.r.on_estimate(now, peer(2), 400_000, &mut s.out);
+    // Not at once: forwarded for the grace period...
+    let n = single_run(
+        &mut s,
+        video,
+        SINGLE_LAYER_PAUSE_AFTER - Duration::from_millis(200),
+    );
+    assert!(n >= 80, "forwarded during the grace period: {n}");
+    // ...then paused, as the estimate did not rise.
+    single_run(&mut s, video, Duration::from_millis(600));
+    assert_eq!(s.r.layer_state(peer(2), mid("1")), Some(LayerState::Paused));
+    assert_eq!(single_run(&mut s, video, Duration::from_secs(1)), 0);
+    s.out.clear();
+    let now = s.now;
+    s.r.on_media(now, peer(1), audio.mid, None, false, 100, &mut s.out);
+    assert_eq!(
+        s.out,
+        vec![Action::Forward {
+            to: peer(2),
+            mid: mid("0")
+        }]
+    );
+    s.out.clear();
+    // Back above half the layer's rate: resumes (after the hold time) at a keyframe.
+    single_run(&mut s, video, UP_HOLD);
+    let now = s.now;
+    s.r.on_estimate(now, peer(2), 800_000, &mut s.out);
+    assert_eq!(s.keyframe_requests(), vec![None]);
+    assert!(!single_frame(&mut s, video, false));
+    assert!(single_frame(&mut s, video, true));
+    assert_eq!(
+        s.r.layer_state(peer(2), mid("1")),
+        Some(LayerState::On(None))
+    );
+}
+
+#[test]
+fn single_layer_video_pauses_at_once_when_the_estimate_barely_covers_audio() {
+    let (mut s, video, _) = single_started();
+    let now = s.now;
+    // 50 kbps audio reserve leaves 90 kbps: below MIN_VIDEO_BPS.
+    s.r.on_estimate(now, peer(2), 140_000, &mut s.out);
+    assert_eq!(s.r.layer_state(peer(2), mid("1")), Some(LayerState::Paused));
+    assert!(!single_frame(&mut s, video, true));
+}
+
+#[test]
+fn unmeasured_video_counts_as_a_typical_top_layer_in_the_wanted_bitrate() {
+    let (s, _, _) = setup();
+    let (current, desired) = s.r.wanted_bitrate(peer(2), s.now);
+    assert_eq!(current, AUDIO_RESERVE_BPS);
+    assert_eq!(
+        desired,
+        AUDIO_RESERVE_BPS + UNMEASURED_VIDEO_BPS + UNMEASURED_VIDEO_BPS * UP_HEADROOM_PCT / 100
+    );
+}
