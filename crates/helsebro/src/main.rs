@@ -290,6 +290,16 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
             if let Err(e) = housekeeping.housekeeping().await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
+            // Home follow-up: missing reports, reminders and escalations (idempotent).
+            match housekeeping.followup_sweep().await {
+                Ok(r) if r.missing_reports + r.escalated > 0 => tracing::info!(
+                    missing_reports = r.missing_reports,
+                    escalated = r.escalated,
+                    "follow-up sweep"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "follow-up sweep failed"),
+            }
             // Scheduled jobs (the data-minimisation purge): a full batch means more may wait.
             loop {
                 match housekeeping.run_due_jobs().await {

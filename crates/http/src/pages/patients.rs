@@ -46,6 +46,7 @@ pub async fn home(
     if p.can(Permission::TreatPatients) {
         shortcuts.push(("/appointments", l.i.t("nav-appointments")));
         shortcuts.push(("/appointments/new", l.i.t("appointment-new-title")));
+        shortcuts.push(("/followup", l.i.t("fu-worklist-title")));
     }
     if p.can(Permission::RegisterPatients) {
         shortcuts.push(("/patients/new", l.i.t("nav-new-patient")));
