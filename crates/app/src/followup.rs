@@ -22,7 +22,7 @@ use helsebro_followup::fhir::{self as fhir, build};
 use helsebro_followup::schedule::{Pause, TaskSchedule, missing_reports, reminder_at};
 use helsebro_followup::triage::{Adjustment, Outcome, PatientSettings, RuleSet};
 use helsebro_followup::whatif::{WhatIf, what_if};
-use helsebro_followup::worklist::{EscalationPolicy, Escalation, ItemKind, WorkItem, order};
+use helsebro_followup::worklist::{Escalation, EscalationPolicy, ItemKind, WorkItem, order};
 use helsebro_followup::{Colour, Condition, Lang, MeasurementKind, Observation, Source, Value};
 use helsebro_store::{
     AdjustmentRecord, Alert, DeviceToken, Enrolment, NewAuditEntry, NewMessage, NewMissingReport,
@@ -62,7 +62,9 @@ pub fn kind_code(k: MeasurementKind) -> &'static str {
 }
 
 pub fn kind_from_code(s: &str) -> Option<MeasurementKind> {
-    MeasurementKind::ALL.into_iter().find(|k| kind_code(*k) == s)
+    MeasurementKind::ALL
+        .into_iter()
+        .find(|k| kind_code(*k) == s)
 }
 
 pub fn colour_code(c: Colour) -> &'static str {
@@ -96,10 +98,7 @@ pub fn observation_of(r: &Reading) -> Option<Observation> {
         at: r.effective_at,
         value,
         device_error: r.device_error,
-        source: r
-            .device_id
-            .clone()
-            .map_or(Source::Manual, Source::Device),
+        source: r.device_id.clone().map_or(Source::Manual, Source::Device),
     })
 }
 
@@ -133,7 +132,10 @@ pub struct Ingested {
     pub explanation: String,
 }
 
-fn ser_colour<S: serde::Serializer>(c: &Option<Colour>, s: S) -> std::result::Result<S::Ok, S::Error> {
+fn ser_colour<S: serde::Serializer>(
+    c: &Option<Colour>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     match c {
         Some(c) => s.serialize_str(colour_code(*c)),
         None => s.serialize_str("measure_again"),
@@ -202,7 +204,13 @@ pub enum FhirCaller<'a> {
     Device(&'a str),
 }
 
-fn system_audit(patient_id: Option<Uuid>, label: &str, ip: &str, object: String, detail: String) -> NewAuditEntry {
+fn system_audit(
+    patient_id: Option<Uuid>,
+    label: &str,
+    ip: &str,
+    object: String,
+    detail: String,
+) -> NewAuditEntry {
     NewAuditEntry {
         actor_id: None,
         actor_label: label.to_owned(),
@@ -264,7 +272,12 @@ impl App {
         Ok(RuleSet::for_patient(conditions, &settings))
     }
 
-    async fn history_of(&self, patient_id: Uuid, from: Timestamp, to: Timestamp) -> Result<Vec<Observation>> {
+    async fn history_of(
+        &self,
+        patient_id: Uuid,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Observation>> {
         Ok(self
             .store()
             .followup_readings(patient_id, None, from, to)
@@ -292,8 +305,16 @@ impl App {
         let enrolment = self.enrolment_of(patient_id).await?;
         let conditions = parse_conditions(&enrolment.conditions);
         let rules = self.rules_of(patient_id, &conditions).await?;
-        let earliest = readings.iter().map(|(o, _)| o.at).min().unwrap_or(self.now());
-        let latest = readings.iter().map(|(o, _)| o.at).max().unwrap_or(self.now());
+        let earliest = readings
+            .iter()
+            .map(|(o, _)| o.at)
+            .min()
+            .unwrap_or(self.now());
+        let latest = readings
+            .iter()
+            .map(|(o, _)| o.at)
+            .max()
+            .unwrap_or(self.now());
         let mut history = self
             .history_of(
                 patient_id,
@@ -372,17 +393,35 @@ impl App {
     }
 
     /// A reading entered by a staff member on the care team (manual entry).
-    pub async fn record_reading(&self, access: &PatientAccess, obs: Observation) -> Result<Ingested> {
+    pub async fn record_reading(
+        &self,
+        access: &PatientAccess,
+        obs: Observation,
+    ) -> Result<Ingested> {
         let now = self.now();
         if obs.at > now + SignedDuration::from_mins(5) {
-            return Err(AppError::invalid("at", "the time of the measurement is in the future"));
+            return Err(AppError::invalid(
+                "at",
+                "the time of the measurement is in the future",
+            ));
         }
-        let key = IdempotencyKey::new(&access.patient_id().to_string(), &obs.source, obs.kind, obs.at);
+        let key = IdempotencyKey::new(
+            &access.patient_id().to_string(),
+            &obs.source,
+            obs.kind,
+            obs.at,
+        );
         let audit = access.audit(AuditAction::PatientUpdated, String::new(), String::new());
         let mut out = self
-            .ingest(access.patient_id(), vec![(obs, key)], EnteredVia::Staff, audit)
+            .ingest(
+                access.patient_id(),
+                vec![(obs, key)],
+                EnteredVia::Staff,
+                audit,
+            )
             .await?;
-        out.pop().ok_or_else(|| AppError::Internal("nothing stored".into()))
+        out.pop()
+            .ok_or_else(|| AppError::Internal("nothing stored".into()))
     }
 
     /// Readings sent in one batch for one patient by a trusted in-process caller (the demo and
@@ -402,7 +441,8 @@ impl App {
             })
             .collect();
         let audit = system_audit(Some(patient_id), label, "", String::new(), String::new());
-        self.ingest(patient_id, keyed, EnteredVia::Device, audit).await
+        self.ingest(patient_id, keyed, EnteredVia::Device, audit)
+            .await
     }
 
     /// `POST /fhir/r4/Observation`: checks the resource, who sends it, and stores it once.
@@ -436,7 +476,9 @@ impl App {
                     return Err(AppError::Unauthenticated.into());
                 };
                 if token_patient != patient_id {
-                    return Err(AppError::Forbidden("this device token is for another patient").into());
+                    return Err(
+                        AppError::Forbidden("this device token is for another patient").into(),
+                    );
                 }
                 (
                     system_audit(
@@ -452,7 +494,12 @@ impl App {
         };
         let obs = incoming.observation.clone();
         let mut out = self
-            .ingest(patient_id, vec![(incoming.observation, incoming.key)], via, audit)
+            .ingest(
+                patient_id,
+                vec![(incoming.observation, incoming.key)],
+                via,
+                audit,
+            )
             .await?;
         let done = out
             .pop()
@@ -499,15 +546,16 @@ impl App {
         from: Option<Timestamp>,
         to: Option<Timestamp>,
     ) -> Result<Vec<fhir::Observation>> {
-        let kind = match code {
-            Some(c) => {
-                let c = c.rsplit('|').next().unwrap_or(c);
-                Some(MeasurementKind::from_loinc(c).ok_or_else(|| {
-                    AppError::invalid("code", "not a LOINC code Helsebro knows")
-                })?)
-            }
-            None => None,
-        };
+        let kind =
+            match code {
+                Some(c) => {
+                    let c = c.rsplit('|').next().unwrap_or(c);
+                    Some(MeasurementKind::from_loinc(c).ok_or_else(|| {
+                        AppError::invalid("code", "not a LOINC code Helsebro knows")
+                    })?)
+                }
+                None => None,
+            };
         let pid = access.patient_id();
         let from = from.unwrap_or(Timestamp::UNIX_EPOCH);
         let to = to.unwrap_or(self.now() + SignedDuration::from_hours(1));
@@ -521,7 +569,11 @@ impl App {
             .unwrap_or_default();
         let rules = self.rules_of(pid, &conditions).await?;
         let history = self
-            .history_of(pid, from - SignedDuration::from_hours(24 * HISTORY_DAYS), to)
+            .history_of(
+                pid,
+                from - SignedDuration::from_hours(24 * HISTORY_DAYS),
+                to,
+            )
             .await?;
         Ok(readings
             .iter()
@@ -592,7 +644,13 @@ impl App {
                     "missing_report" => ItemKind::MissingReport,
                     _ => return None,
                 };
-                Some(build::flag(&a.id.to_string(), &pid, kind, a.raised_at, &a.explanation))
+                Some(build::flag(
+                    &a.id.to_string(),
+                    &pid,
+                    kind,
+                    a.raised_at,
+                    &a.explanation,
+                ))
             })
             .collect())
     }
@@ -607,10 +665,14 @@ impl App {
         plan: &[TaskSchedule],
     ) -> Result<()> {
         if conditions.is_empty() {
-            return Err(AppError::invalid("conditions", "choose at least one condition"));
+            return Err(AppError::invalid(
+                "conditions",
+                "choose at least one condition",
+            ));
         }
         let now = self.now();
-        let json = serde_json::to_string(conditions).map_err(|e| AppError::Internal(e.to_string()))?;
+        let json =
+            serde_json::to_string(conditions).map_err(|e| AppError::Internal(e.to_string()))?;
         let audit = access.audit(
             AuditAction::PatientUpdated,
             "followup_enrolment".into(),
@@ -628,14 +690,20 @@ impl App {
                     "followup_schedule".into(),
                     sj.clone(),
                 );
-                self.store().add_followup_schedule(pid, &sj, &audit, now).await?;
+                self.store()
+                    .add_followup_schedule(pid, &sj, &audit, now)
+                    .await?;
             }
         }
         Ok(())
     }
 
     /// Everything the care team sees of one patient's follow-up; readings of the last `days`.
-    pub async fn followup_record(&self, access: &PatientAccess, days: i64) -> Result<FollowupRecord> {
+    pub async fn followup_record(
+        &self,
+        access: &PatientAccess,
+        days: i64,
+    ) -> Result<FollowupRecord> {
         let pid = access.patient_id();
         let store = self.store();
         let enrolment = store.followup_enrolment(pid).await?;
@@ -646,7 +714,12 @@ impl App {
         let now = self.now();
         Ok(FollowupRecord {
             readings: store
-                .followup_readings(pid, None, now - SignedDuration::from_hours(24 * days), now + SignedDuration::from_hours(1))
+                .followup_readings(
+                    pid,
+                    None,
+                    now - SignedDuration::from_hours(24 * days),
+                    now + SignedDuration::from_hours(1),
+                )
                 .await?,
             alerts: store.followup_alerts(pid, 200).await?,
             adjustments: store.followup_adjustments(pid).await?,
@@ -673,10 +746,14 @@ impl App {
     ) -> Result<()> {
         let reason = reason.trim();
         if reason.chars().count() < 5 {
-            return Err(AppError::invalid("reason", "say why the threshold is changed"));
+            return Err(AppError::invalid(
+                "reason",
+                "say why the threshold is changed",
+            ));
         }
         self.enrolment_of(access.patient_id()).await?;
-        let json = serde_json::to_string(adjustment).map_err(|e| AppError::Internal(e.to_string()))?;
+        let json =
+            serde_json::to_string(adjustment).map_err(|e| AppError::Internal(e.to_string()))?;
         let audit = access.audit(
             AuditAction::PatientUpdated,
             "followup_rules".into(),
@@ -684,13 +761,25 @@ impl App {
         );
         let p = access.principal();
         self.store()
-            .add_followup_adjustment(access.patient_id(), &json, reason, p.id, &p.username, &audit, self.now())
+            .add_followup_adjustment(
+                access.patient_id(),
+                &json,
+                reason,
+                p.id,
+                &p.username,
+                &audit,
+                self.now(),
+            )
             .await?;
         Ok(())
     }
 
     /// How many alerts the patient's last 90 days would have raised with `adjustment` added.
-    pub async fn followup_what_if(&self, access: &PatientAccess, adjustment: &Adjustment) -> Result<WhatIf> {
+    pub async fn followup_what_if(
+        &self,
+        access: &PatientAccess,
+        adjustment: &Adjustment,
+    ) -> Result<WhatIf> {
         let pid = access.patient_id();
         let enrolment = self.enrolment_of(pid).await?;
         let conditions = parse_conditions(&enrolment.conditions);
@@ -715,10 +804,20 @@ impl App {
         if reason.is_empty() {
             return Err(AppError::invalid("reason", "say why follow-up is paused"));
         }
-        let audit = access.audit(AuditAction::PatientUpdated, "followup_pause".into(), reason.to_owned());
+        let audit = access.audit(
+            AuditAction::PatientUpdated,
+            "followup_pause".into(),
+            reason.to_owned(),
+        );
         if !self
             .store()
-            .pause_followup(access.patient_id(), reason, access.principal().id, &audit, self.now())
+            .pause_followup(
+                access.patient_id(),
+                reason,
+                access.principal().id,
+                &audit,
+                self.now(),
+            )
             .await?
         {
             return Err(AppError::Conflict("follow-up is not active".into()));
@@ -727,7 +826,11 @@ impl App {
     }
 
     pub async fn resume_followup(&self, access: &PatientAccess) -> Result<()> {
-        let audit = access.audit(AuditAction::PatientUpdated, "followup_resume".into(), String::new());
+        let audit = access.audit(
+            AuditAction::PatientUpdated,
+            "followup_resume".into(),
+            String::new(),
+        );
         if !self
             .store()
             .resume_followup(access.patient_id(), &audit, self.now())
@@ -742,13 +845,27 @@ impl App {
     pub async fn create_device_token(&self, access: &PatientAccess, label: &str) -> Result<String> {
         let label = label.trim();
         if label.is_empty() || label.chars().count() > 100 {
-            return Err(AppError::invalid("label", "name the device (1–100 characters)"));
+            return Err(AppError::invalid(
+                "label",
+                "name the device (1–100 characters)",
+            ));
         }
         self.enrolment_of(access.patient_id()).await?;
         let token = format!("hbd_{}", random_token(32));
-        let audit = access.audit(AuditAction::PatientUpdated, "followup_device_token".into(), label.to_owned());
+        let audit = access.audit(
+            AuditAction::PatientUpdated,
+            "followup_device_token".into(),
+            label.to_owned(),
+        );
         self.store()
-            .create_device_token(access.patient_id(), &token_hash(&token), label, access.principal().id, &audit, self.now())
+            .create_device_token(
+                access.patient_id(),
+                &token_hash(&token),
+                label,
+                access.principal().id,
+                &audit,
+                self.now(),
+            )
             .await?;
         Ok(token)
     }
@@ -758,7 +875,11 @@ impl App {
     /// The caller's work list over the patients on their care teams: unfinished red, yellow
     /// and missing-report alerts in the follow-up centre's order, escalated ones first within
     /// their kind. The read is audit-logged.
-    pub async fn followup_worklist(&self, principal: &StaffPrincipal, ip: &str) -> Result<Worklist> {
+    pub async fn followup_worklist(
+        &self,
+        principal: &StaffPrincipal,
+        ip: &str,
+    ) -> Result<Worklist> {
         principal.require(Permission::TreatPatients)?;
         let now = self.now();
         let alerts = self.store().followup_worklist(principal.id).await?;
@@ -823,10 +944,19 @@ impl App {
         );
         if !self
             .store()
-            .acknowledge_followup_alert(alert_id, access.patient_id(), p.id, &p.username, &audit, self.now())
+            .acknowledge_followup_alert(
+                alert_id,
+                access.patient_id(),
+                p.id,
+                &p.username,
+                &audit,
+                self.now(),
+            )
             .await?
         {
-            return Err(AppError::Conflict("the alert was already acknowledged".into()));
+            return Err(AppError::Conflict(
+                "the alert was already acknowledged".into(),
+            ));
         }
         Ok(())
     }
@@ -847,7 +977,10 @@ impl App {
             return Err(AppError::invalid("note", "document what was done"));
         }
         if note.chars().count() > 4000 {
-            return Err(AppError::invalid("note", "the note may be at most 4000 characters"));
+            return Err(AppError::invalid(
+                "note",
+                "the note may be at most 4000 characters",
+            ));
         }
         let a = self.alert_of(access, alert_id).await?;
         let p = access.principal();
@@ -858,10 +991,21 @@ impl App {
         );
         if !self
             .store()
-            .act_on_followup_alert(alert_id, access.patient_id(), action, note, p.id, &p.username, &audit, self.now())
+            .act_on_followup_alert(
+                alert_id,
+                access.patient_id(),
+                action,
+                note,
+                p.id,
+                &p.username,
+                &audit,
+                self.now(),
+            )
             .await?
         {
-            return Err(AppError::Conflict("the alert was already documented".into()));
+            return Err(AppError::Conflict(
+                "the alert was already documented".into(),
+            ));
         }
         Ok(())
     }
@@ -874,7 +1018,9 @@ impl App {
         let support = org.map(|o| o.support_phone).unwrap_or_default();
         let mut total = 0;
         for (pid, _) in self.store().unreviewed_green(principal.id).await? {
-            let access = self.authorize_patient(principal, pid, Purpose::Change, ip).await?;
+            let access = self
+                .authorize_patient(principal, pid, Purpose::Change, ip)
+                .await?;
             let now = self.now();
             let receipt = match self.store().patient(pid).await? {
                 Some(p) => receipt_message(&p, &support, now),
@@ -926,7 +1072,8 @@ impl App {
                 let Ok(schedule) = serde_json::from_str::<TaskSchedule>(&sj) else {
                     continue;
                 };
-                let helsebro_followup::schedule::Task::Measurement(kind) = schedule.task.clone() else {
+                let helsebro_followup::schedule::Task::Measurement(kind) = schedule.task.clone()
+                else {
                     // Questionnaires are not answered in the app yet; no missing reports for them.
                     continue;
                 };
@@ -948,7 +1095,9 @@ impl App {
                         explanation: format!(
                             "Ingen {} innen fristen {}.",
                             kind.name().get(Lang::Nb).to_lowercase(),
-                            o.deadline.to_zoned(helsebro_followup::time::oslo().clone()).strftime("%d.%m. %H:%M")
+                            o.deadline
+                                .to_zoned(helsebro_followup::time::oslo().clone())
+                                .strftime("%d.%m. %H:%M")
                         ),
                         raised_at: o.deadline,
                     });
@@ -1041,37 +1190,57 @@ pub(crate) fn patient_message(
     })
 }
 
-fn receipt_message(p: &helsebro_store::Patient, support: &str, now: Timestamp) -> Option<NewMessage> {
+fn receipt_message(
+    p: &helsebro_store::Patient,
+    support: &str,
+    now: Timestamp,
+) -> Option<NewMessage> {
     let (subject, body) = match p.language.code() {
         "en" => (
             "Helsebro: your readings have been seen",
-            format!("The follow-up service has seen your latest readings. You do not need to do anything. This message cannot be answered. Questions: {support}."),
+            format!(
+                "The follow-up service has seen your latest readings. You do not need to do anything. This message cannot be answered. Questions: {support}."
+            ),
         ),
         "nn" => (
             "Helsebro: målingane dine er sette",
-            format!("Oppfølgingstenesta har sett dei siste målingane dine. Du treng ikkje gjere noko. Meldinga kan ikkje svarast på. Spørsmål: {support}."),
+            format!(
+                "Oppfølgingstenesta har sett dei siste målingane dine. Du treng ikkje gjere noko. Meldinga kan ikkje svarast på. Spørsmål: {support}."
+            ),
         ),
         _ => (
             "Helsebro: målingene dine er sett",
-            format!("Oppfølgingstjenesten har sett de siste målingene dine. Du trenger ikke gjøre noe. Meldingen kan ikke besvares. Spørsmål: {support}."),
+            format!(
+                "Oppfølgingstjenesten har sett de siste målingene dine. Du trenger ikke gjøre noe. Meldingen kan ikke besvares. Spørsmål: {support}."
+            ),
         ),
     };
     patient_message(p, "followup_receipt", subject, body, now)
 }
 
-fn reminder_message(p: &helsebro_store::Patient, support: &str, at: Timestamp) -> Option<NewMessage> {
+fn reminder_message(
+    p: &helsebro_store::Patient,
+    support: &str,
+    at: Timestamp,
+) -> Option<NewMessage> {
     let (subject, body) = match p.language.code() {
         "en" => (
             "Helsebro: reminder",
-            format!("Reminder: you have a task in Helsebro today. This message cannot be answered. Questions: {support}."),
+            format!(
+                "Reminder: you have a task in Helsebro today. This message cannot be answered. Questions: {support}."
+            ),
         ),
         "nn" => (
             "Helsebro: påminning",
-            format!("Påminning: du har ei oppgåve i Helsebro i dag. Meldinga kan ikkje svarast på. Spørsmål: {support}."),
+            format!(
+                "Påminning: du har ei oppgåve i Helsebro i dag. Meldinga kan ikkje svarast på. Spørsmål: {support}."
+            ),
         ),
         _ => (
             "Helsebro: påminnelse",
-            format!("Påminnelse: du har en oppgave i Helsebro i dag. Meldingen kan ikke besvares. Spørsmål: {support}."),
+            format!(
+                "Påminnelse: du har en oppgave i Helsebro i dag. Meldingen kan ikke besvares. Spørsmål: {support}."
+            ),
         ),
     };
     patient_message(p, "followup_reminder", subject, body, at)

@@ -32,11 +32,13 @@ use helsebro_store::Store;
 pub mod types {
     pub use helsebro_domain::appointment::{AppointmentKind, CallPolicy, InviteeRole, Outcome};
     pub use helsebro_store::{
+        AdjustmentRecord, Alert, DeviceToken, Enrolment, PauseRecord, Reading,
+    };
+    pub use helsebro_store::{
         Appointment, AppointmentHost, AuditFilter, CareTeamMember, EmergencyGrant, Invitation,
         NoticeSettings, Organisation, OutboxChannel, OutboxMessage, Patient, PatientSummary,
         SessionStage, StaffChange, Unit, UnitKind,
     };
-    pub use helsebro_store::{AdjustmentRecord, Alert, DeviceToken, Enrolment, PauseRecord, Reading};
 }
 
 use helsebro_domain::{Clock, SystemClock};

@@ -103,7 +103,9 @@ impl App {
             .await?
             >= CODES_PER_QUARTER
         {
-            return Err(AppError::RateLimited(std::time::Duration::from_secs(15 * 60)));
+            return Err(AppError::RateLimited(std::time::Duration::from_secs(
+                15 * 60,
+            )));
         }
         let Some(patient) = store.patient(pid).await? else {
             return Ok(());
@@ -117,15 +119,21 @@ impl App {
         let (subject, body) = match patient.language.code() {
             "en" => (
                 "Helsebro login code",
-                format!("Your Helsebro code is {code}. It works for {CODE_MINUTES} minutes. This message cannot be answered. Questions: {support}."),
+                format!(
+                    "Your Helsebro code is {code}. It works for {CODE_MINUTES} minutes. This message cannot be answered. Questions: {support}."
+                ),
             ),
             "nn" => (
                 "Innloggingskode for Helsebro",
-                format!("Koden din for Helsebro er {code}. Han gjeld i {CODE_MINUTES} minutt. Meldinga kan ikkje svarast på. Spørsmål: {support}."),
+                format!(
+                    "Koden din for Helsebro er {code}. Han gjeld i {CODE_MINUTES} minutt. Meldinga kan ikkje svarast på. Spørsmål: {support}."
+                ),
             ),
             _ => (
                 "Innloggingskode for Helsebro",
-                format!("Koden din for Helsebro er {code}. Den gjelder i {CODE_MINUTES} minutter. Meldingen kan ikke besvares. Spørsmål: {support}."),
+                format!(
+                    "Koden din for Helsebro er {code}. Den gjelder i {CODE_MINUTES} minutter. Meldingen kan ikke besvares. Spørsmål: {support}."
+                ),
             ),
         };
         let Some(message) = patient_message(&patient, "followup_login_code", subject, body, now)
@@ -172,10 +180,22 @@ impl App {
         let token = random_token(32);
         let audit = NewAuditEntry {
             action: AuditAction::LoginSucceeded,
-            ..patient_audit(pid, ip, "followup_patient_session", "patient app login".into())
+            ..patient_audit(
+                pid,
+                ip,
+                "followup_patient_session",
+                "patient app login".into(),
+            )
         };
         if !store
-            .open_patient_session(c.id, pid, &token_hash(&token), now + PATIENT_SESSION, &audit, now)
+            .open_patient_session(
+                c.id,
+                pid,
+                &token_hash(&token),
+                now + PATIENT_SESSION,
+                &audit,
+                now,
+            )
             .await?
         {
             return Err(wrong);
@@ -210,7 +230,12 @@ impl App {
         let now = self.now();
         let pid = me.patient_id;
         let readings = store
-            .followup_readings(pid, None, now - SignedDuration::from_hours(24 * 30), now + SignedDuration::from_hours(1))
+            .followup_readings(
+                pid,
+                None,
+                now - SignedDuration::from_hours(24 * 30),
+                now + SignedDuration::from_hours(1),
+            )
             .await?;
         let today = helsebro_followup::time::local_date(now);
         let mut tasks = Vec::new();
@@ -223,9 +248,12 @@ impl App {
             }
             let o = s.occurrence_on(today);
             let done = match &s.task {
-                Task::Measurement(k) => readings
-                    .iter()
-                    .any(|r| r.kind == kind_code(*k) && !r.device_error && r.colour.is_some() && o.done_by(r.effective_at)),
+                Task::Measurement(k) => readings.iter().any(|r| {
+                    r.kind == kind_code(*k)
+                        && !r.device_error
+                        && r.colour.is_some()
+                        && o.done_by(r.effective_at)
+                }),
                 Task::Questionnaire(_) => false,
             };
             tasks.push(TodayTask {
@@ -246,16 +274,25 @@ impl App {
     }
 
     /// A reading the patient entered in the app.
-    pub async fn patient_record_reading(&self, me: &PatientSelf, obs: Observation, ip: &str) -> Result<Ingested> {
+    pub async fn patient_record_reading(
+        &self,
+        me: &PatientSelf,
+        obs: Observation,
+        ip: &str,
+    ) -> Result<Ingested> {
         let now = self.now();
         if obs.at > now + SignedDuration::from_mins(5) {
-            return Err(AppError::invalid("at", "the time of the measurement is in the future"));
+            return Err(AppError::invalid(
+                "at",
+                "the time of the measurement is in the future",
+            ));
         }
         let key = IdempotencyKey::new(&me.patient_id.to_string(), &obs.source, obs.kind, obs.at);
         let audit = patient_audit(me.patient_id, ip, "followup_observation", String::new());
         let mut out = self
             .ingest(me.patient_id, vec![(obs, key)], EnteredVia::App, audit)
             .await?;
-        out.pop().ok_or_else(|| AppError::Internal("nothing stored".into()))
+        out.pop()
+            .ok_or_else(|| AppError::Internal("nothing stored".into()))
     }
 }

@@ -29,9 +29,19 @@ fn readings(patient: usize, n: usize, start: Timestamp) -> Vec<Observation> {
         .map(|i| {
             let at = start + SignedDuration::from_mins(i as i64 * 15);
             // A wandering SpO2 around 93 with an occasional dip (some yellow and red).
-            let v = 93.0 + ((i * 7 + patient * 3) % 9) as f64 - 4.0 - if i % 97 == 0 { 6.0 } else { 0.0 };
-            let kind = if i % 2 == 0 { MeasurementKind::OxygenSaturation } else { MeasurementKind::Pulse };
-            let value = if kind == MeasurementKind::Pulse { 60.0 + ((i * 13) % 70) as f64 } else { v };
+            let v = 93.0 + ((i * 7 + patient * 3) % 9) as f64
+                - 4.0
+                - if i % 97 == 0 { 6.0 } else { 0.0 };
+            let kind = if i % 2 == 0 {
+                MeasurementKind::OxygenSaturation
+            } else {
+                MeasurementKind::Pulse
+            };
+            let value = if kind == MeasurementKind::Pulse {
+                60.0 + ((i * 13) % 70) as f64
+            } else {
+                v
+            };
             Observation::manual(kind, at, value)
         })
         .collect()
@@ -50,7 +60,9 @@ async fn main() {
         ..Config::default()
     };
     config.database_url = Store::sqlite_url_in(dir.path());
-    let store = Store::connect(&config.effective_database_url(), 8).await.unwrap();
+    let store = Store::connect(&config.effective_database_url(), 8)
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     let start = Timestamp::from_second(1_800_000_000).unwrap();
     let clock = FakeClock::new(start + SignedDuration::from_hours(24 * 400));
@@ -85,8 +97,15 @@ async fn main() {
     let mut seq = 0u32;
     while ids.len() < patients + 1 {
         seq += 1;
-        let nine = format!("{:02}{:02}50{:03}", 1 + seq % 28, 1 + (seq / 28) % 12, seq % 1000);
-        let Ok(nid) = NationalId::complete(&nine) else { continue };
+        let nine = format!(
+            "{:02}{:02}50{:03}",
+            1 + seq % 28,
+            1 + (seq / 28) % 12,
+            seq % 1000
+        );
+        let Ok(nid) = NationalId::complete(&nine) else {
+            continue;
+        };
         let new = NewPatient {
             name: format!("Pasient {seq}"),
             birth_date: "1950-01-01".into(),
@@ -95,9 +114,16 @@ async fn main() {
             email: String::new(),
             language: helsebro_domain::Language::Nb,
         };
-        let Ok(id) = app.register_patient(&principal, &new, "bench").await else { continue };
-        let access = app.authorize_patient(&principal, id, Purpose::Change, "bench").await.unwrap();
-        app.enrol_followup(&access, &[Condition::Copd], &[]).await.unwrap();
+        let Ok(id) = app.register_patient(&principal, &new, "bench").await else {
+            continue;
+        };
+        let access = app
+            .authorize_patient(&principal, id, Purpose::Change, "bench")
+            .await
+            .unwrap();
+        app.enrol_followup(&access, &[Condition::Copd], &[])
+            .await
+            .unwrap();
         ids.push(id);
     }
 
@@ -108,14 +134,22 @@ async fn main() {
     for (p, id) in ids.iter().take(patients).enumerate() {
         let all = readings(p, per_patient, start);
         for chunk in all.chunks(BATCH) {
-            let out = app.ingest_batch(*id, chunk.to_vec(), "bench").await.unwrap();
+            let out = app
+                .ingest_batch(*id, chunk.to_vec(), "bench")
+                .await
+                .unwrap();
             n += out.len();
-            alerts += out.iter().filter(|o| o.colour.is_some_and(|c| c.is_alert())).count();
+            alerts += out
+                .iter()
+                .filter(|o| o.colour.is_some_and(|c| c.is_alert()))
+                .count();
         }
     }
     let secs = t.elapsed().as_secs_f64();
     let batch_rate = n as f64 / secs;
-    println!("batches of {BATCH}: {n} readings in {secs:.2} s = {batch_rate:.0} readings/s ({alerts} alerts)");
+    println!(
+        "batches of {BATCH}: {n} readings in {secs:.2} s = {batch_rate:.0} readings/s ({alerts} alerts)"
+    );
 
     // Single readings (one transaction each), on the spare patient.
     let single_n = 2000.min(per_patient.max(200));
@@ -143,11 +177,29 @@ async fn main() {
              Target (issue 4): ≥ 5,000 readings/s on SQLite.\n<!-- /followup-ingest -->\n",
             history = helsebro_app::followup::HISTORY_DAYS,
         );
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
         let old = std::fs::read_to_string(&path).unwrap_or_default();
-        let new = match (old.find("<!-- followup-ingest -->"), old.find("<!-- /followup-ingest -->")) {
-            (Some(a), Some(b)) => format!("{}{}{}", &old[..a], section, &old[b + "<!-- /followup-ingest -->\n".len().min(old.len() - b)..]),
-            _ => format!("{}{}{}", old, if old.is_empty() || old.ends_with("\n\n") { "" } else { "\n" }, section),
+        let new = match (
+            old.find("<!-- followup-ingest -->"),
+            old.find("<!-- /followup-ingest -->"),
+        ) {
+            (Some(a), Some(b)) => format!(
+                "{}{}{}",
+                &old[..a],
+                section,
+                &old[b + "<!-- /followup-ingest -->\n".len().min(old.len() - b)..]
+            ),
+            _ => format!(
+                "{}{}{}",
+                old,
+                if old.is_empty() || old.ends_with("\n\n") {
+                    ""
+                } else {
+                    "\n"
+                },
+                section
+            ),
         };
         std::fs::write(&path, new).unwrap();
         println!("wrote {}", path.display());

@@ -30,7 +30,10 @@ async fn book_today(w: &World) -> (String, Vec<String>) {
         .iter()
         .map(|l| token_of(l["link"].as_str().unwrap()))
         .collect();
-    (booked["appointment_id"].as_str().unwrap().to_owned(), tokens)
+    (
+        booked["appointment_id"].as_str().unwrap().to_owned(),
+        tokens,
+    )
 }
 
 fn ws_url(w: &World, path: &str) -> String {
@@ -104,9 +107,7 @@ async fn a_link_that_does_not_work_gets_the_same_page_whatever_the_reason() {
     let id_of_interpreter = {
         let appointment: Value = w
             .lege
-            .get(w.s.url(&format!(
-                "/api/v1/appointments?date={TODAY}"
-            )))
+            .get(w.s.url(&format!("/api/v1/appointments?date={TODAY}")))
             .send()
             .await
             .unwrap()
@@ -161,7 +162,10 @@ async fn a_link_that_does_not_work_gets_the_same_page_whatever_the_reason() {
     let mut socket = open(&w, &tokens[0]).await;
     let refused = next(&mut socket).await.unwrap();
     assert_eq!(refused, json!({"type": "refused", "reason": "invalid"}));
-    assert!(next(&mut socket).await.is_none(), "closed after the refusal");
+    assert!(
+        next(&mut socket).await.is_none(),
+        "closed after the refusal"
+    );
 }
 
 #[tokio::test]
@@ -170,10 +174,17 @@ async fn a_malformed_message_closes_only_its_own_connection() {
     let (_, tokens) = book_today(&w).await;
     let mut patient = open(&w, &tokens[0]).await;
     let mut interpreter = open(&w, &tokens[1]).await;
-    assert_eq!(until(&mut patient, "welcome").await["you"]["presence"], "lobby");
+    assert_eq!(
+        until(&mut patient, "welcome").await["you"]["presence"],
+        "lobby"
+    );
     until(&mut interpreter, "welcome").await;
 
-    send(&mut patient, json!({"type": "knock", "name": "Kari", "extra": 1})).await;
+    send(
+        &mut patient,
+        json!({"type": "knock", "name": "Kari", "extra": 1}),
+    )
+    .await;
     assert!(
         next(&mut patient).await.is_none(),
         "unknown fields close the connection"
@@ -199,7 +210,11 @@ async fn a_waiting_guest_cannot_start_media_or_act_as_host() {
     let (_, tokens) = book_today(&w).await;
     let mut patient = open(&w, &tokens[0]).await;
     until(&mut patient, "welcome").await;
-    send(&mut patient, json!({"type": "knock", "name": "Kari Nordmann"})).await;
+    send(
+        &mut patient,
+        json!({"type": "knock", "name": "Kari Nordmann"}),
+    )
+    .await;
     until(&mut patient, "you").await;
 
     send(
@@ -251,7 +266,10 @@ async fn knocks_are_limited_per_address() {
         if i < 2 {
             assert_eq!(answer["you"]["presence"], "waiting", "knock {i}");
         } else {
-            assert_eq!(answer["code"], "too_many", "the third knock from one address");
+            assert_eq!(
+                answer["code"], "too_many",
+                "the third knock from one address"
+            );
         }
     }
 }
@@ -292,17 +310,28 @@ async fn ratings_after_the_call_are_kept_as_sums_and_checked() {
             .json(&body)
             .send()
     };
-    assert_eq!(rate(json!({"sound": 4, "picture": 5})).await.unwrap().status(), 204);
-    assert_eq!(rate(json!({"sound": 2, "picture": 3})).await.unwrap().status(), 204);
+    assert_eq!(
+        rate(json!({"sound": 4, "picture": 5}))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        rate(json!({"sound": 2, "picture": 3}))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     let bad = rate(json!({"sound": 6, "picture": 3})).await.unwrap();
     assert_eq!(bad.status(), 422, "out of range");
-    let quality = w
-        .s
-        .store
-        .call_quality(appointment.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let quality =
+        w.s.store
+            .call_quality(appointment.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(
         (quality.ratings, quality.sound_sum, quality.picture_sum),
         (2, 6, 8)

@@ -10,12 +10,12 @@ mod common;
 
 use common::TestServer;
 use helsebro_app::followup::SweepReport;
-use helsebro_app::{PatientAccess, Purpose, StaffPrincipal};
-use helsebro_domain::Role;
 use helsebro_app::followup::rules::Condition;
 use helsebro_app::followup::rules::schedule::{Recurrence, Task, TaskSchedule};
 use helsebro_app::followup::rules::triage::{Adjustment, Rule, Test};
-use helsebro_app::followup::rules::{Colour, Metric, MeasurementKind};
+use helsebro_app::followup::rules::{Colour, MeasurementKind, Metric};
+use helsebro_app::{PatientAccess, Purpose, StaffPrincipal};
+use helsebro_domain::Role;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -161,10 +161,24 @@ async fn a_red_reading_tops_the_work_list_and_is_acknowledged_and_documented() {
     let w = world().await;
     let pid = w.patient.to_string();
     // A yellow reading first (SpO2 89 < 90), then a red one (85 < 88), through FHIR.
-    let (st, yellow) = post_fhir(&w, &w.nurse, Some(&w.nurse_csrf), None, &spo2(&pid, 89.0, "%", "2027-01-15T07:00:00Z")).await;
+    let (st, yellow) = post_fhir(
+        &w,
+        &w.nurse,
+        Some(&w.nurse_csrf),
+        None,
+        &spo2(&pid, 89.0, "%", "2027-01-15T07:00:00Z"),
+    )
+    .await;
     assert_eq!(st, 201, "{yellow}");
     assert_eq!(yellow["interpretation"][0]["coding"][0]["code"], "L");
-    let (st, red) = post_fhir(&w, &w.nurse, Some(&w.nurse_csrf), None, &spo2(&pid, 85.0, "%", "2027-01-15T07:30:00Z")).await;
+    let (st, red) = post_fhir(
+        &w,
+        &w.nurse,
+        Some(&w.nurse_csrf),
+        None,
+        &spo2(&pid, 85.0, "%", "2027-01-15T07:30:00Z"),
+    )
+    .await;
     assert_eq!(st, 201, "{red}");
     assert_eq!(red["interpretation"][0]["coding"][0]["code"], "LL");
 
@@ -172,21 +186,35 @@ async fn a_red_reading_tops_the_work_list_and_is_acknowledged_and_documented() {
     let kinds: Vec<&str> = list.lines.iter().map(|l| l.alert.kind.as_str()).collect();
     assert_eq!(kinds, ["red", "yellow"], "red first");
     let red_alert = &list.lines[0].alert;
-    assert_eq!(red_alert.observation_id.unwrap().to_string(), red["id"].as_str().unwrap());
-    assert!(red_alert.explanation.contains("spo2.below.red"), "{}", red_alert.explanation);
+    assert_eq!(
+        red_alert.observation_id.unwrap().to_string(),
+        red["id"].as_str().unwrap()
+    );
+    assert!(
+        red_alert.explanation.contains("spo2.below.red"),
+        "{}",
+        red_alert.explanation
+    );
 
     // The work-list page shows the red alert first, for the nurse.
     let page = w.nurse.get(w.s.url("/followup")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    let red_at = html.find("data-kind=\"red\"").expect("red item on the page");
-    let yellow_at = html.find("data-kind=\"yellow\"").expect("yellow item on the page");
+    let red_at = html
+        .find("data-kind=\"red\"")
+        .expect("red item on the page");
+    let yellow_at = html
+        .find("data-kind=\"yellow\"")
+        .expect("yellow item on the page");
     assert!(red_at < yellow_at);
 
     // Acknowledge through the page's form, then act and document.
     let res = w
         .nurse
-        .post(w.s.url(&format!("/followup/patients/{pid}/alerts/{}/acknowledge", red_alert.id)))
+        .post(w.s.url(&format!(
+            "/followup/patients/{pid}/alerts/{}/acknowledge",
+            red_alert.id
+        )))
         .form(&[("csrf_token", w.nurse_csrf.as_str())])
         .send()
         .await
@@ -196,11 +224,19 @@ async fn a_red_reading_tops_the_work_list_and_is_acknowledged_and_documented() {
     let again = w.s.app.acknowledge_alert(&a, red_alert.id).await;
     assert!(again.is_err(), "acknowledged once");
     assert!(
-        w.s.app.act_on_alert(&a, red_alert.id, "cooked_coffee", "x").await.is_err(),
+        w.s.app
+            .act_on_alert(&a, red_alert.id, "cooked_coffee", "x")
+            .await
+            .is_err(),
         "unknown action refused"
     );
     w.s.app
-        .act_on_alert(&a, red_alert.id, "called", "Ringte pasienten; følger egenbehandlingsplanen.")
+        .act_on_alert(
+            &a,
+            red_alert.id,
+            "called",
+            "Ringte pasienten; følger egenbehandlingsplanen.",
+        )
         .await
         .unwrap();
     let list = w.s.app.followup_worklist(&w.nurse_p, "test").await.unwrap();
@@ -226,14 +262,24 @@ async fn a_red_reading_tops_the_work_list_and_is_acknowledged_and_documented() {
         .unwrap();
     assert_eq!(flags["resourceType"], "Bundle");
     assert_eq!(flags["total"], 1);
-    assert_eq!(flags["entry"][0]["resource"]["code"]["coding"][0]["code"], "yellow");
+    assert_eq!(
+        flags["entry"][0]["resource"]["code"]["coding"][0]["code"],
+        "yellow"
+    );
 }
 
 #[tokio::test]
 async fn only_the_care_team_reads_or_writes_and_search_returns_a_searchset() {
     let w = world().await;
     let pid = w.patient.to_string();
-    let (st, _) = post_fhir(&w, &w.nurse, Some(&w.nurse_csrf), None, &spo2(&pid, 95.0, "%", "2027-01-15T07:00:00Z")).await;
+    let (st, _) = post_fhir(
+        &w,
+        &w.nurse,
+        Some(&w.nurse_csrf),
+        None,
+        &spo2(&pid, 95.0, "%", "2027-01-15T07:00:00Z"),
+    )
+    .await;
     assert_eq!(st, 201);
 
     let res = w
@@ -245,7 +291,12 @@ async fn only_the_care_team_reads_or_writes_and_search_returns_a_searchset() {
     assert_eq!(res.status(), 403);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["resourceType"], "OperationOutcome");
-    let res = w.other.get(w.s.url(&format!("/followup/patients/{pid}"))).send().await.unwrap();
+    let res = w
+        .other
+        .get(w.s.url(&format!("/followup/patients/{pid}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403, "the follow-up page too");
     let res = w
         .other
@@ -255,12 +306,19 @@ async fn only_the_care_team_reads_or_writes_and_search_returns_a_searchset() {
         .unwrap();
     assert_eq!(res.status(), 403);
     // Not logged in at all.
-    let res = w.s.client().get(w.s.url(&format!("/fhir/r4/Observation?patient={pid}"))).send().await.unwrap();
+    let res =
+        w.s.client()
+            .get(w.s.url(&format!("/fhir/r4/Observation?patient={pid}")))
+            .send()
+            .await
+            .unwrap();
     assert_eq!(res.status(), 401);
 
     let bundle: Value = w
         .nurse
-        .get(w.s.url(&format!("/fhir/r4/Observation?patient={pid}&code=http://loinc.org|2708-6&date=ge2027-01-15")))
+        .get(w.s.url(&format!(
+            "/fhir/r4/Observation?patient={pid}&code=http://loinc.org|2708-6&date=ge2027-01-15"
+        )))
         .send()
         .await
         .unwrap()
@@ -269,10 +327,15 @@ async fn only_the_care_team_reads_or_writes_and_search_returns_a_searchset() {
         .unwrap();
     assert_eq!(bundle["type"], "searchset");
     assert_eq!(bundle["total"], 1);
-    assert_eq!(bundle["entry"][0]["resource"]["valueQuantity"]["value"], 95.0);
+    assert_eq!(
+        bundle["entry"][0]["resource"]["valueQuantity"]["value"],
+        95.0
+    );
     let empty: Value = w
         .nurse
-        .get(w.s.url(&format!("/fhir/r4/Observation?patient={pid}&date=lt2027-01-14")))
+        .get(w.s.url(&format!(
+            "/fhir/r4/Observation?patient={pid}&date=lt2027-01-14"
+        )))
         .send()
         .await
         .unwrap()
@@ -291,7 +354,15 @@ async fn only_the_care_team_reads_or_writes_and_search_returns_a_searchset() {
         .unwrap();
     assert_eq!(patient["resourceType"], "Patient");
     assert_eq!(patient["birthDate"], "1950-06-01");
-    let meta: Value = w.s.client().get(w.s.url("/fhir/r4/metadata")).send().await.unwrap().json().await.unwrap();
+    let meta: Value =
+        w.s.client()
+            .get(w.s.url("/fhir/r4/metadata"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(meta["resourceType"], "CapabilityStatement");
     assert_eq!(meta["fhirVersion"], "4.0.1");
 }
@@ -304,11 +375,27 @@ async fn bad_input_gets_an_operation_outcome_and_changes_nothing() {
     let mut unknown_code = spo2(&pid, 95.0, "%", "2027-01-15T07:00:00Z");
     unknown_code["code"]["coding"][0]["code"] = json!("0000-0");
     let cases = [
-        ("wrong unit", spo2(&pid, 95.0, "mmol/L", "2027-01-15T07:00:00Z"), 422),
-        ("impossible value", spo2(&pid, 150.0, "%", "2027-01-15T07:00:00Z"), 422),
-        ("future time", spo2(&pid, 95.0, "%", "2027-01-16T07:00:00Z"), 422),
+        (
+            "wrong unit",
+            spo2(&pid, 95.0, "mmol/L", "2027-01-15T07:00:00Z"),
+            422,
+        ),
+        (
+            "impossible value",
+            spo2(&pid, 150.0, "%", "2027-01-15T07:00:00Z"),
+            422,
+        ),
+        (
+            "future time",
+            spo2(&pid, 95.0, "%", "2027-01-16T07:00:00Z"),
+            422,
+        ),
         ("unknown code", unknown_code, 422),
-        ("not an observation", json!({"resourceType": "Patient"}), 400),
+        (
+            "not an observation",
+            json!({"resourceType": "Patient"}),
+            400,
+        ),
     ];
     for (what, body, status) in cases {
         let (st, oo) = post_fhir(&w, &w.nurse, Some(&w.nurse_csrf), None, &body).await;
@@ -317,20 +404,40 @@ async fn bad_input_gets_an_operation_outcome_and_changes_nothing() {
         assert_eq!(oo["issue"][0]["severity"], "error", "{what}");
     }
     // An unknown patient: refused like one outside the team (ids cannot be probed).
-    let (st, oo) = post_fhir(&w, &w.nurse, Some(&w.nurse_csrf), None, &spo2(&Uuid::now_v7().to_string(), 95.0, "%", "2027-01-15T07:00:00Z")).await;
+    let (st, oo) = post_fhir(
+        &w,
+        &w.nurse,
+        Some(&w.nurse_csrf),
+        None,
+        &spo2(
+            &Uuid::now_v7().to_string(),
+            95.0,
+            "%",
+            "2027-01-15T07:00:00Z",
+        ),
+    )
+    .await;
     assert_eq!(st, 403, "{oo}");
     assert_eq!(oo["resourceType"], "OperationOutcome");
-    let (st, oo) = post_fhir(&w, &w.nurse, Some(&w.nurse_csrf), None, &spo2("not-a-uuid", 95.0, "%", "2027-01-15T07:00:00Z")).await;
+    let (st, oo) = post_fhir(
+        &w,
+        &w.nurse,
+        Some(&w.nurse_csrf),
+        None,
+        &spo2("not-a-uuid", 95.0, "%", "2027-01-15T07:00:00Z"),
+    )
+    .await;
     assert_eq!(st, 404, "{oo}");
     assert_eq!(count(&w, "followup_observations").await, 0);
     assert_eq!(count(&w, "followup_alerts").await, 0);
     // Only the refused access for the unknown patient was logged; nothing was changed.
-    let changes: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE seq > $1 AND outcome = 'success'")
-        .bind(audit_before)
-        .fetch_one(w.s.store.raw_pool())
-        .await
-        .unwrap()
-        .get("n");
+    let changes: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE seq > $1 AND outcome = 'success'")
+            .bind(audit_before)
+            .fetch_one(w.s.store.raw_pool())
+            .await
+            .unwrap()
+            .get("n");
     assert_eq!(changes, 0);
 }
 
@@ -338,7 +445,11 @@ async fn bad_input_gets_an_operation_outcome_and_changes_nothing() {
 async fn a_device_token_sends_for_its_patient_only_and_a_reading_is_stored_once() {
     let w = world().await;
     let pid = w.patient.to_string();
-    let token = w.s.app.create_device_token(&access(&w).await, "Oksymeter").await.unwrap();
+    let token =
+        w.s.app
+            .create_device_token(&access(&w).await, "Oksymeter")
+            .await
+            .unwrap();
     assert!(token.len() >= 32 + 4, "at least 128 random bits");
     let stored: String = sqlx::query("SELECT token_hash FROM followup_device_tokens")
         .fetch_one(w.s.store.raw_pool())
@@ -362,9 +473,28 @@ async fn a_device_token_sends_for_its_patient_only_and_a_reading_is_stored_once(
         .get("entered_via");
     assert_eq!(via, "device");
 
-    let (st, oo) = post_fhir(&w, &anon, None, Some("hbd_wrong"), &spo2(&pid, 94.0, "%", "2027-01-15T07:50:00Z")).await;
+    let (st, oo) = post_fhir(
+        &w,
+        &anon,
+        None,
+        Some("hbd_wrong"),
+        &spo2(&pid, 94.0, "%", "2027-01-15T07:50:00Z"),
+    )
+    .await;
     assert_eq!(st, 401, "{oo}");
-    let (st, oo) = post_fhir(&w, &anon, None, Some(&token), &spo2(&Uuid::now_v7().to_string(), 94.0, "%", "2027-01-15T07:50:00Z")).await;
+    let (st, oo) = post_fhir(
+        &w,
+        &anon,
+        None,
+        Some(&token),
+        &spo2(
+            &Uuid::now_v7().to_string(),
+            94.0,
+            "%",
+            "2027-01-15T07:50:00Z",
+        ),
+    )
+    .await;
     assert_eq!(st, 403, "another patient: {oo}");
     assert_eq!(count(&w, "followup_observations").await, 1);
 }
@@ -374,15 +504,20 @@ async fn missing_reports_pauses_and_escalation_follow_the_clock() {
     let w = world().await;
     let app = &w.s.app;
     let none = SweepReport::default();
-    assert_eq!(app.followup_sweep().await.unwrap(), none, "09:00: not yet due");
+    assert_eq!(
+        app.followup_sweep().await.unwrap(),
+        none,
+        "09:00: not yet due"
+    );
     // A reminder an hour before 10:00 is queued for the patient, without health information.
-    let reminders: Vec<(String, String)> = sqlx::query("SELECT recipient, body FROM outbox WHERE kind = 'followup_reminder'")
-        .fetch_all(w.s.store.raw_pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get("recipient"), r.get("body")))
-        .collect();
+    let reminders: Vec<(String, String)> =
+        sqlx::query("SELECT recipient, body FROM outbox WHERE kind = 'followup_reminder'")
+            .fetch_all(w.s.store.raw_pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get("recipient"), r.get("body")))
+            .collect();
     assert_eq!(reminders.len(), 1);
     assert!(!reminders[0].1.to_lowercase().contains("spo2") && !reminders[0].1.contains("KOLS"));
 
@@ -391,26 +526,40 @@ async fn missing_reports_pauses_and_escalation_follow_the_clock() {
     assert_eq!(app.followup_sweep().await.unwrap().missing_reports, 0);
     w.s.clock.advance(SignedDuration::from_mins(2));
     assert_eq!(app.followup_sweep().await.unwrap().missing_reports, 1);
-    assert_eq!(app.followup_sweep().await.unwrap().missing_reports, 0, "raised once");
+    assert_eq!(
+        app.followup_sweep().await.unwrap().missing_reports,
+        0,
+        "raised once"
+    );
     let list = app.followup_worklist(&w.nurse_p, "test").await.unwrap();
     assert_eq!(list.lines.len(), 1);
     assert_eq!(list.lines[0].alert.kind, "missing_report");
 
     // Paused over the next day: no missing report then.
-    app.pause_followup(&access(&w).await, "Innlagt på sykehus").await.unwrap();
+    app.pause_followup(&access(&w).await, "Innlagt på sykehus")
+        .await
+        .unwrap();
     w.s.clock.advance(SignedDuration::from_hours(24));
     assert_eq!(app.followup_sweep().await.unwrap().missing_reports, 0);
     app.resume_followup(&access(&w).await).await.unwrap();
 
     // A red reading not acknowledged in 30 minutes is escalated, once.
     let now = app.now();
-    let obs = helsebro_app::followup::rules::Observation::manual(MeasurementKind::OxygenSaturation, now, 84.0);
+    let obs = helsebro_app::followup::rules::Observation::manual(
+        MeasurementKind::OxygenSaturation,
+        now,
+        84.0,
+    );
     let done = app.record_reading(&access(&w).await, obs).await.unwrap();
     assert_eq!(done.colour, Some(Colour::Red));
     w.s.clock.advance(SignedDuration::from_mins(29));
     assert_eq!(app.followup_sweep().await.unwrap().escalated, 0);
     w.s.clock.advance(SignedDuration::from_mins(2));
-    assert_eq!(app.followup_sweep().await.unwrap().escalated, 1, "red after 30 minutes");
+    assert_eq!(
+        app.followup_sweep().await.unwrap().escalated,
+        1,
+        "red after 30 minutes"
+    );
     assert_eq!(app.followup_sweep().await.unwrap().escalated, 0);
     let list = app.followup_worklist(&w.nurse_p, "test").await.unwrap();
     assert_eq!(list.lines[0].alert.kind, "red");
@@ -426,27 +575,55 @@ async fn thresholds_change_with_who_and_why_and_the_what_if_preview_counts() {
     // Five days of SpO2 89 (yellow under the default 90).
     for d in 1..=5 {
         let at: Timestamp = app.now() - SignedDuration::from_hours(24 * d);
-        app.record_reading(&a, helsebro_app::followup::rules::Observation::manual(MeasurementKind::OxygenSaturation, at, 89.0))
-            .await
-            .unwrap();
+        app.record_reading(
+            &a,
+            helsebro_app::followup::rules::Observation::manual(
+                MeasurementKind::OxygenSaturation,
+                at,
+                89.0,
+            ),
+        )
+        .await
+        .unwrap();
     }
     let change = Adjustment::Set {
-        rule: Rule::new("spo2.below.yellow", Metric::OxygenSaturation, Colour::Yellow, Test::Below { limit: 88.5 }),
+        rule: Rule::new(
+            "spo2.below.yellow",
+            Metric::OxygenSaturation,
+            Colour::Yellow,
+            Test::Below { limit: 88.5 },
+        ),
     };
     let preview = app.followup_what_if(&a, &change).await.unwrap();
     assert_eq!(preview.old.yellow, 5);
     assert_eq!(preview.new.yellow, 0);
-    assert!(app.adjust_followup_rules(&a, &change, "").await.is_err(), "a reason is required");
-    app.adjust_followup_rules(&a, &change, "Habituell SpO2 89 % ifølge lungelege").await.unwrap();
+    assert!(
+        app.adjust_followup_rules(&a, &change, "").await.is_err(),
+        "a reason is required"
+    );
+    app.adjust_followup_rules(&a, &change, "Habituell SpO2 89 % ifølge lungelege")
+        .await
+        .unwrap();
     let record = app.followup_record(&a, 30).await.unwrap();
     assert_eq!(record.adjustments.len(), 1);
     assert_eq!(record.adjustments[0].made_by_label, "sykepleier");
     let now = app.now();
     let done = app
-        .record_reading(&a, helsebro_app::followup::rules::Observation::manual(MeasurementKind::OxygenSaturation, now, 89.0))
+        .record_reading(
+            &a,
+            helsebro_app::followup::rules::Observation::manual(
+                MeasurementKind::OxygenSaturation,
+                now,
+                89.0,
+            ),
+        )
         .await
         .unwrap();
-    assert_eq!(done.colour, Some(Colour::Green), "the patient's own threshold applies");
+    assert_eq!(
+        done.colour,
+        Some(Colour::Green),
+        "the patient's own threshold applies"
+    );
 }
 
 #[tokio::test]
@@ -455,19 +632,33 @@ async fn acknowledging_all_green_sends_the_patient_a_receipt() {
     let app = &w.s.app;
     let a = access(&w).await;
     let now = app.now();
-    app.record_reading(&a, helsebro_app::followup::rules::Observation::manual(MeasurementKind::OxygenSaturation, now, 96.0))
-        .await
-        .unwrap();
+    app.record_reading(
+        &a,
+        helsebro_app::followup::rules::Observation::manual(
+            MeasurementKind::OxygenSaturation,
+            now,
+            96.0,
+        ),
+    )
+    .await
+    .unwrap();
     let list = app.followup_worklist(&w.nurse_p, "test").await.unwrap();
     assert_eq!(list.green, vec![(w.patient, 1)]);
-    assert_eq!(app.acknowledge_all_green(&w.nurse_p, "test").await.unwrap(), 1);
-    assert_eq!(app.acknowledge_all_green(&w.nurse_p, "test").await.unwrap(), 0);
-    let receipts: Vec<String> = sqlx::query("SELECT recipient FROM outbox WHERE kind = 'followup_receipt'")
-        .fetch_all(w.s.store.raw_pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get("recipient"))
-        .collect();
+    assert_eq!(
+        app.acknowledge_all_green(&w.nurse_p, "test").await.unwrap(),
+        1
+    );
+    assert_eq!(
+        app.acknowledge_all_green(&w.nurse_p, "test").await.unwrap(),
+        0
+    );
+    let receipts: Vec<String> =
+        sqlx::query("SELECT recipient FROM outbox WHERE kind = 'followup_receipt'")
+            .fetch_all(w.s.store.raw_pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("recipient"))
+            .collect();
     assert_eq!(receipts, ["+4791234567"]);
 }

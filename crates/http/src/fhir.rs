@@ -17,9 +17,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use helsebro_app::followup::{FhirCaller, FhirCreateError};
+use helsebro_app::types::SessionStage;
 use helsebro_app::{AppError, PatientAccess, Purpose, StaffPrincipal};
 use helsebro_followup::fhir::{OperationOutcome, Resource, build};
-use helsebro_app::types::SessionStage;
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -30,7 +30,10 @@ pub const FHIR_JSON: &str = "application/fhir+json";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/fhir/r4/metadata", get(metadata))
-        .route("/fhir/r4/Observation", get(search_observations).post(create_observation))
+        .route(
+            "/fhir/r4/Observation",
+            get(search_observations).post(create_observation),
+        )
         .route("/fhir/r4/Patient/{id}", get(read_patient))
         .route("/fhir/r4/Flag", get(search_flags))
 }
@@ -93,7 +96,11 @@ fn base_url(state: &AppState) -> String {
 async fn metadata(State(state): State<AppState>) -> Response {
     fhir_json(
         StatusCode::OK,
-        &build::capability_statement(&base_url(&state), env!("CARGO_PKG_VERSION"), state.app.now()),
+        &build::capability_statement(
+            &base_url(&state),
+            env!("CARGO_PKG_VERSION"),
+            state.app.now(),
+        ),
     )
 }
 
@@ -128,14 +135,23 @@ async fn create_observation(
             Err(e) => return outcome(&e),
         },
     };
-    match state.app.fhir_create_observation(caller, &body, &ctx.ip).await {
+    match state
+        .app
+        .fhir_create_observation(caller, &body, &ctx.ip)
+        .await
+    {
         Ok((resource, created)) => {
             let mut res = fhir_json(
-                if created { StatusCode::CREATED } else { StatusCode::OK },
+                if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                },
                 &resource,
             );
             if let Some(id) = &resource.id
-                && let Ok(v) = HeaderValue::from_str(&format!("{}/Observation/{id}", base_url(&state)))
+                && let Ok(v) =
+                    HeaderValue::from_str(&format!("{}/Observation/{id}", base_url(&state)))
             {
                 res.headers_mut().insert(header::LOCATION, v);
             }
@@ -174,7 +190,8 @@ fn date_bounds(values: &[String]) -> Result<(Option<Timestamp>, Option<Timestamp
     let mut from = None;
     let mut to = None;
     for v in values {
-        let (prefix, rest) = if v.len() > 2 && v.as_bytes()[..2].iter().all(u8::is_ascii_alphabetic) {
+        let (prefix, rest) = if v.len() > 2 && v.as_bytes()[..2].iter().all(u8::is_ascii_alphabetic)
+        {
             v.split_at(2)
         } else {
             ("eq", v.as_str())
@@ -183,7 +200,10 @@ fn date_bounds(values: &[String]) -> Result<(Option<Timestamp>, Option<Timestamp
         let (start, end) = if rest.len() == 10 {
             let d: jiff::civil::Date = rest.parse().map_err(|_| bad())?;
             let s = helsebro_followup::time::at_local(d, jiff::civil::Time::midnight());
-            let e = helsebro_followup::time::at_local(d.tomorrow().map_err(|_| bad())?, jiff::civil::Time::midnight());
+            let e = helsebro_followup::time::at_local(
+                d.tomorrow().map_err(|_| bad())?,
+                jiff::civil::Time::midnight(),
+            );
             (s, e)
         } else {
             let t: Timestamp = rest.parse().map_err(|_| bad())?;
@@ -228,13 +248,19 @@ async fn search_observations(
     .await;
     match result {
         Ok(list) => {
-            let self_url = format!("{}/Observation?{}", base_url(&state), uri.query().unwrap_or(""));
+            let self_url = format!(
+                "{}/Observation?{}",
+                base_url(&state),
+                uri.query().unwrap_or("")
+            );
             fhir_json(
                 StatusCode::OK,
                 &build::searchset(
                     &base_url(&state),
                     &self_url,
-                    list.into_iter().map(|o| Resource::Observation(Box::new(o))).collect(),
+                    list.into_iter()
+                        .map(|o| Resource::Observation(Box::new(o)))
+                        .collect(),
                 ),
             )
         }
@@ -270,10 +296,21 @@ async fn search_flags(
     .await;
     match result {
         Ok(flags) => {
-            let self_url = format!("{}/Flag?patient={}", base_url(&state), q.get("patient").map_or("", |s| s.as_str()));
+            let self_url = format!(
+                "{}/Flag?patient={}",
+                base_url(&state),
+                q.get("patient").map_or("", |s| s.as_str())
+            );
             fhir_json(
                 StatusCode::OK,
-                &build::searchset(&base_url(&state), &self_url, flags.into_iter().map(|f| Resource::Flag(Box::new(f))).collect()),
+                &build::searchset(
+                    &base_url(&state),
+                    &self_url,
+                    flags
+                        .into_iter()
+                        .map(|f| Resource::Flag(Box::new(f)))
+                        .collect(),
+                ),
             )
         }
         Err(e) => outcome(&e),

@@ -19,7 +19,9 @@ use axum_extra::extract::cookie::SameSite;
 use helsebro_app::AppError;
 use helsebro_app::followup::rules::schedule::{Recurrence, Task, TaskSchedule};
 use helsebro_app::followup::rules::triage::{Adjustment, RuleSet, Test};
-use helsebro_app::followup::rules::{Colour, Condition, Lang, MeasurementKind, Metric, Observation};
+use helsebro_app::followup::rules::{
+    Colour, Condition, Lang, MeasurementKind, Metric, Observation,
+};
 use helsebro_app::followup::{ACTIONS, kind_code, kind_from_code, lang_of};
 use helsebro_app::patient_app::PatientSelf;
 use helsebro_app::types::Reading;
@@ -36,14 +38,29 @@ pub fn router() -> Router<AppState> {
         .route("/followup/green", post(acknowledge_green))
         .route("/followup/patients/{patient_id}", get(patient_page))
         .route("/followup/patients/{patient_id}/enrol", post(enrol))
-        .route("/followup/patients/{patient_id}/alerts/{alert_id}/acknowledge", post(acknowledge))
-        .route("/followup/patients/{patient_id}/alerts/{alert_id}/act", post(act))
+        .route(
+            "/followup/patients/{patient_id}/alerts/{alert_id}/acknowledge",
+            post(acknowledge),
+        )
+        .route(
+            "/followup/patients/{patient_id}/alerts/{alert_id}/act",
+            post(act),
+        )
         .route("/followup/patients/{patient_id}/pause", post(pause))
         .route("/followup/patients/{patient_id}/resume", post(resume))
-        .route("/followup/patients/{patient_id}/thresholds", post(thresholds))
-        .route("/followup/patients/{patient_id}/devices", post(device_token))
+        .route(
+            "/followup/patients/{patient_id}/thresholds",
+            post(thresholds),
+        )
+        .route(
+            "/followup/patients/{patient_id}/devices",
+            post(device_token),
+        )
         .route("/mine", get(patient_home))
-        .route("/mine/login", get(patient_login_page).post(patient_send_code))
+        .route(
+            "/mine/login",
+            get(patient_login_page).post(patient_send_code),
+        )
         .route("/mine/code", post(patient_verify_code))
         .route("/mine/readings", post(patient_reading))
         .route("/mine/logout", post(patient_logout))
@@ -140,12 +157,20 @@ pub struct Chart {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Server-rendered SVG: values over time (first metric; blood pressure both), the reference
 /// band shaded, points coloured by triage. No script, no styles beyond attributes.
-fn chart_svg(readings: &[&Reading], kind: MeasurementKind, rules: Option<&RuleSet>, title: &str) -> String {
+fn chart_svg(
+    readings: &[&Reading],
+    kind: MeasurementKind,
+    rules: Option<&RuleSet>,
+    title: &str,
+) -> String {
     const W: f64 = 640.0;
     const H: f64 = 200.0;
     const PAD: f64 = 40.0;
@@ -172,7 +197,10 @@ fn chart_svg(readings: &[&Reading], kind: MeasurementKind, rules: Option<&RuleSe
     let span = vmax - vmin;
     vmin -= span * 0.1;
     vmax += span * 0.1;
-    let times: Vec<i64> = readings.iter().map(|r| r.effective_at.as_millisecond()).collect();
+    let times: Vec<i64> = readings
+        .iter()
+        .map(|r| r.effective_at.as_millisecond())
+        .collect();
     let tmin = times.iter().copied().min().unwrap_or(0);
     let tmax = times.iter().copied().max().unwrap_or(1).max(tmin + 1);
     let x = |t: i64| PAD + (t - tmin) as f64 / (tmax - tmin) as f64 * (W - 2.0 * PAD);
@@ -202,14 +230,27 @@ fn chart_svg(readings: &[&Reading], kind: MeasurementKind, rules: Option<&RuleSe
             .iter()
             .filter(|r| !r.device_error)
             .filter_map(|r| {
-                let v = if *metric_value == 0 { Some(r.value1) } else { r.value2 };
-                v.map(|v| (x(r.effective_at.as_millisecond()), y(v), r.colour.as_deref()))
+                let v = if *metric_value == 0 {
+                    Some(r.value1)
+                } else {
+                    r.value2
+                };
+                v.map(|v| {
+                    (
+                        x(r.effective_at.as_millisecond()),
+                        y(v),
+                        r.colour.as_deref(),
+                    )
+                })
             })
             .collect();
         if pts.is_empty() {
             continue;
         }
-        let line: Vec<String> = pts.iter().map(|(a, b, _)| format!("{a:.1},{b:.1}")).collect();
+        let line: Vec<String> = pts
+            .iter()
+            .map(|(a, b, _)| format!("{a:.1},{b:.1}"))
+            .collect();
         s.push_str(&format!(
             "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
             line.join(" "),
@@ -221,7 +262,9 @@ fn chart_svg(readings: &[&Reading], kind: MeasurementKind, rules: Option<&RuleSe
                 Some("yellow") => "#b45309",
                 _ => "#1e7b3c",
             };
-            s.push_str(&format!("<circle cx=\"{a:.1}\" cy=\"{b:.1}\" r=\"4\" fill=\"{fill}\"/>"));
+            s.push_str(&format!(
+                "<circle cx=\"{a:.1}\" cy=\"{b:.1}\" r=\"4\" fill=\"{fill}\"/>"
+            ));
         }
     }
     s.push_str("</svg>");
@@ -233,11 +276,18 @@ fn charts(readings: &[Reading], rules: Option<&RuleSet>, l: &Layout) -> Vec<Char
     MeasurementKind::ALL
         .iter()
         .filter_map(|k| {
-            let of_kind: Vec<&Reading> = readings.iter().filter(|r| r.kind == kind_code(*k)).collect();
+            let of_kind: Vec<&Reading> = readings
+                .iter()
+                .filter(|r| r.kind == kind_code(*k))
+                .collect();
             if of_kind.is_empty() {
                 return None;
             }
-            let title = format!("{} ({})", kind_name(*k, lang), k.metrics()[0].unit_display());
+            let title = format!(
+                "{} ({})",
+                kind_name(*k, lang),
+                k.metrics()[0].unit_display()
+            );
             let owned: Vec<Reading> = of_kind.iter().map(|r| (*r).clone()).collect();
             Some(Chart {
                 svg: chart_svg(&of_kind, *k, rules, &title),
@@ -278,7 +328,10 @@ fn kind_label(kind: &str, l: &Layout) -> String {
     }
 }
 
-async fn worklist(State(state): State<AppState>, Staff(p, ctx): Staff) -> Result<Response, PageError> {
+async fn worklist(
+    State(state): State<AppState>,
+    Staff(p, ctx): Staff,
+) -> Result<Response, PageError> {
     let list = state.app.followup_worklist(&p, &ctx.ip).await?;
     let l = Layout::new(&state, &ctx, tkey("fu-worklist-title")).await;
     let rows = list
@@ -295,9 +348,13 @@ async fn worklist(State(state): State<AppState>, Staff(p, ctx): Staff) -> Result
                 raised: oslo(a.raised_at),
                 explanation: a.explanation.clone(),
                 escalated: line.escalated,
-                acknowledged: a
-                    .acknowledged_at
-                    .map(|t| format!("{} {}", a.acknowledged_by_label.clone().unwrap_or_default(), oslo(t))),
+                acknowledged: a.acknowledged_at.map(|t| {
+                    format!(
+                        "{} {}",
+                        a.acknowledged_by_label.clone().unwrap_or_default(),
+                        oslo(t)
+                    )
+                }),
             }
         })
         .collect();
@@ -308,7 +365,10 @@ async fn worklist(State(state): State<AppState>, Staff(p, ctx): Staff) -> Result
     })
 }
 
-async fn acknowledge_green(State(state): State<AppState>, Staff(p, ctx): Staff) -> Result<Response, PageError> {
+async fn acknowledge_green(
+    State(state): State<AppState>,
+    Staff(p, ctx): Staff,
+) -> Result<Response, PageError> {
     state.app.acknowledge_all_green(&p, &ctx.ip).await?;
     Ok(Redirect::to("/followup?done=saved").into_response())
 }
@@ -404,9 +464,13 @@ async fn show_patient(
             kind_label: kind_label(&a.kind, &l),
             raised: oslo(a.raised_at),
             explanation: a.explanation.clone(),
-            acknowledged: a
-                .acknowledged_at
-                .map(|t| format!("{} {}", a.acknowledged_by_label.clone().unwrap_or_default(), oslo(t))),
+            acknowledged: a.acknowledged_at.map(|t| {
+                format!(
+                    "{} {}",
+                    a.acknowledged_by_label.clone().unwrap_or_default(),
+                    oslo(t)
+                )
+            }),
             action: a.action.as_deref().map(|x| l.i.t(action_key(x))),
             note: a.note.clone(),
             escalated: a.escalated_at.is_some() && a.acknowledged_at.is_none(),
@@ -436,22 +500,47 @@ async fn show_patient(
     let adjustments = fu
         .adjustments
         .iter()
-        .map(|a| (oslo(a.made_at), a.made_by_label.clone(), a.adjustment.clone(), a.reason.clone()))
+        .map(|a| {
+            (
+                oslo(a.made_at),
+                a.made_by_label.clone(),
+                a.adjustment.clone(),
+                a.reason.clone(),
+            )
+        })
         .collect();
     let chosen: Vec<String> = fu
         .conditions
         .iter()
-        .filter_map(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_owned)))
+        .filter_map(|c| {
+            serde_json::to_value(c)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+        })
         .collect();
     render(&PatientPage {
         patient_id: access.patient_id().to_string(),
         patient_name: record.patient.name.clone(),
         enrolled,
-        status: fu.enrolment.as_ref().map(|e| e.status.clone()).unwrap_or_default(),
-        status_reason: fu.enrolment.as_ref().map(|e| e.status_reason.clone()).unwrap_or_default(),
+        status: fu
+            .enrolment
+            .as_ref()
+            .map(|e| e.status.clone())
+            .unwrap_or_default(),
+        status_reason: fu
+            .enrolment
+            .as_ref()
+            .map(|e| e.status_reason.clone())
+            .unwrap_or_default(),
         conditions: CONDITIONS
             .iter()
-            .map(|(code, _)| (*code, l.i.t(condition_key(code)), chosen.iter().any(|c| c == code)))
+            .map(|(code, _)| {
+                (
+                    *code,
+                    l.i.t(condition_key(code)),
+                    chosen.iter().any(|c| c == code),
+                )
+            })
             .collect(),
         charts,
         alerts,
@@ -471,7 +560,10 @@ async fn show_patient(
     })
 }
 
-async fn patient_page(State(state): State<AppState>, PatientRead(access, ctx): PatientRead) -> Result<Response, PageError> {
+async fn patient_page(
+    State(state): State<AppState>,
+    PatientRead(access, ctx): PatientRead,
+) -> Result<Response, PageError> {
     show_patient(&state, &access, &ctx, None, None).await
 }
 
@@ -535,7 +627,10 @@ async fn enrol(
             ends: None,
         })
         .collect();
-    state.app.enrol_followup(&access, &conditions, &plan).await?;
+    state
+        .app
+        .enrol_followup(&access, &conditions, &plan)
+        .await?;
     Ok(back(access.patient_id()))
 }
 
@@ -560,7 +655,10 @@ async fn act(
     Path((_, alert_id)): Path<(Uuid, Uuid)>,
     PageForm(f): PageForm<ActForm>,
 ) -> Result<Response, PageError> {
-    state.app.act_on_alert(&access, alert_id, &f.action, &f.note).await?;
+    state
+        .app
+        .act_on_alert(&access, alert_id, &f.action, &f.note)
+        .await?;
     Ok(back(access.patient_id()))
 }
 
@@ -579,7 +677,10 @@ async fn pause(
     Ok(back(access.patient_id()))
 }
 
-async fn resume(State(state): State<AppState>, PatientChange(access, _): PatientChange) -> Result<Response, PageError> {
+async fn resume(
+    State(state): State<AppState>,
+    PatientChange(access, _): PatientChange,
+) -> Result<Response, PageError> {
     state.app.resume_followup(&access).await?;
     Ok(back(access.patient_id()))
 }
@@ -617,7 +718,10 @@ async fn thresholds(
     };
     let adjustment = Adjustment::Set { rule };
     if f.intent == "save" {
-        state.app.adjust_followup_rules(&access, &adjustment, &f.reason).await?;
+        state
+            .app
+            .adjust_followup_rules(&access, &adjustment, &f.reason)
+            .await?;
         return Ok(back(access.patient_id()));
     }
     let w = state.app.followup_what_if(&access, &adjustment).await?;
@@ -635,7 +739,14 @@ async fn thresholds(
         w.new.yellow,
         l.i.t("fu-colour-yellow"),
     );
-    show_patient(&state, &access, &ctx, None, Some(format!("{}: {text}", f.rule_id))).await
+    show_patient(
+        &state,
+        &access,
+        &ctx,
+        None,
+        Some(format!("{}: {text}", f.rule_id)),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -669,7 +780,10 @@ struct LoginPage {
     code_step: bool,
 }
 
-async fn patient_login_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response, PageError> {
+async fn patient_login_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+) -> Result<Response, PageError> {
     render(&LoginPage {
         l: Layout::new(&state, &ctx, tkey("mine-login-title")).await,
         contact: String::new(),
@@ -707,16 +821,32 @@ async fn patient_verify_code(
     jar: CookieJar,
     PageForm(f): PageForm<CodeForm>,
 ) -> Result<Response, PageError> {
-    let token = state.app.verify_patient_code(&f.contact, &f.code, &ctx.ip).await?;
-    let c = cookie(PATIENT_COOKIE, token, state.app.config().https(), SameSite::Strict);
+    let token = state
+        .app
+        .verify_patient_code(&f.contact, &f.code, &ctx.ip)
+        .await?;
+    let c = cookie(
+        PATIENT_COOKIE,
+        token,
+        state.app.config().https(),
+        SameSite::Strict,
+    );
     Ok((jar.add(c), Redirect::to("/mine")).into_response())
 }
 
-async fn patient_logout(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PageError> {
+async fn patient_logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Response, PageError> {
     if let Some(c) = jar.get(PATIENT_COOKIE) {
         state.app.patient_logout(c.value()).await?;
     }
-    let gone = cookie(PATIENT_COOKIE, String::new(), state.app.config().https(), SameSite::Strict);
+    let gone = cookie(
+        PATIENT_COOKIE,
+        String::new(),
+        state.app.config().https(),
+        SameSite::Strict,
+    );
     Ok((jar.remove(gone), Redirect::to("/mine/login")).into_response())
 }
 
@@ -748,7 +878,11 @@ struct HomePage {
     result: Option<(String, String)>,
 }
 
-async fn patient_home(State(state): State<AppState>, ctx: RequestCtx, jar: CookieJar) -> Result<Response, PageError> {
+async fn patient_home(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    jar: CookieJar,
+) -> Result<Response, PageError> {
     let Some(me) = me(&state, &jar).await? else {
         return Ok(Redirect::to("/mine/login").into_response());
     };
@@ -854,6 +988,9 @@ async fn patient_reading(
         None => ("warning", l.i.t("mine-result-again")),
     };
     let mut res = show_home(&state, &ctx, &me, Some((cls.to_owned(), text))).await?;
-    res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     Ok(res)
 }

@@ -85,7 +85,11 @@ impl Metrics {
             registry.register(name, help, c.clone());
             c
         };
-        let call_rooms = gauge(&mut registry, "call_rooms", "Video rooms with someone in them");
+        let call_rooms = gauge(
+            &mut registry,
+            "call_rooms",
+            "Video rooms with someone in them",
+        );
         let call_connections = gauge(
             &mut registry,
             "call_connections",
@@ -177,8 +181,10 @@ pub async fn prometheus(State(state): State<AppState>) -> Response {
         .set(i64::try_from(connections).unwrap_or(i64::MAX));
     if let Some(media) = state.app.media() {
         let s = media.stats();
-        m.media_peers.set(i64::try_from(s.peers).unwrap_or(i64::MAX));
-        m.media_probes.set(i64::try_from(s.probes).unwrap_or(i64::MAX));
+        m.media_peers
+            .set(i64::try_from(s.peers).unwrap_or(i64::MAX));
+        m.media_probes
+            .set(i64::try_from(s.probes).unwrap_or(i64::MAX));
         // The media server keeps running totals; bring the counters up to them.
         let catch_up = |c: &Counter, total: u64| {
             c.inc_by(total.saturating_sub(c.get()));

@@ -9,21 +9,30 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 const SOURCES: [(Language, &str); 3] = [
-    (Language::Nb, concat!(
+    (
+        Language::Nb,
+        concat!(
             include_str!("../locales/nb.ftl"),
             "\n",
             include_str!("../locales/followup/nb.ftl")
-        )),
-    (Language::Nn, concat!(
+        ),
+    ),
+    (
+        Language::Nn,
+        concat!(
             include_str!("../locales/nn.ftl"),
             "\n",
             include_str!("../locales/followup/nn.ftl")
-        )),
-    (Language::En, concat!(
+        ),
+    ),
+    (
+        Language::En,
+        concat!(
             include_str!("../locales/en.ftl"),
             "\n",
             include_str!("../locales/followup/en.ftl")
-        )),
+        ),
+    ),
 ];
 
 /// A set of Fluent files, one per language, loaded into bundles. The pages use one

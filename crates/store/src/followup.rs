@@ -455,7 +455,12 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((uuid(&r.try_get::<String, _>("id")?)?, r.try_get("schedule")?)))
+            .map(|r| {
+                Ok((
+                    uuid(&r.try_get::<String, _>("id")?)?,
+                    r.try_get("schedule")?,
+                ))
+            })
             .collect()
     }
 
@@ -498,12 +503,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                let row = sqlx::query(
-                    "SELECT id FROM followup_observations WHERE idempotency_key = $1",
-                )
-                .bind(&r.idempotency_key)
-                .fetch_one(&mut *tx)
-                .await?;
+                let row =
+                    sqlx::query("SELECT id FROM followup_observations WHERE idempotency_key = $1")
+                        .bind(&r.idempotency_key)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 out.push(Stored {
                     id: uuid(&row.try_get::<String, _>("id")?)?,
                     created: false,
@@ -577,7 +581,12 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((uuid(&r.try_get::<String, _>("patient_id")?)?, r.try_get("n")?)))
+            .map(|r| {
+                Ok((
+                    uuid(&r.try_get::<String, _>("patient_id")?)?,
+                    r.try_get("n")?,
+                ))
+            })
             .collect()
     }
 
@@ -884,7 +893,8 @@ impl Store {
         .bind(contact)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| uuid(&r.try_get::<String, _>("id")?)).transpose()
+        row.map(|r| uuid(&r.try_get::<String, _>("id")?))
+            .transpose()
     }
 
     /// Login codes made for a patient since `since`.

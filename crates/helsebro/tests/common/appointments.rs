@@ -84,4 +84,3 @@ pub async fn book(w: &World, body: &Value) -> Value {
 pub fn token_of(link: &str) -> String {
     link.rsplit_once("/join/").unwrap().1.to_owned()
 }
-
