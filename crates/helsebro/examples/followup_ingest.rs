@@ -103,7 +103,7 @@ async fn main() {
             1 + (seq / 28) % 12,
             seq % 1000
         );
-        let Ok(nid) = NationalId::complete(&nine) else {
+        let Some(nid) = NationalId::complete(&nine) else {
             continue;
         };
         let new = NewPatient {

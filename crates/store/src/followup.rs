@@ -369,6 +369,7 @@ impl Store {
     // ---- rules and schedules ------------------------------------------------------------
 
     /// Records a change of one patient's triage rules, with who and why.
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_followup_adjustment(
         &self,
         patient_id: Uuid,
