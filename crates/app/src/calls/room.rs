@@ -149,6 +149,29 @@ struct Participant {
     media_peer: Option<Uuid>,
 }
 
+impl Participant {
+    /// Someone new on `conn`: in the lobby, unverified, sending sound and picture; callers
+    /// change what differs.
+    fn new(conn: ConnId, name: String, role: CallRole, who: Who) -> Participant {
+        Participant {
+            id: Uuid::now_v7(),
+            name,
+            role,
+            who,
+            presence: Presence::Lobby,
+            conn: Some(conn),
+            away_since: None,
+            verified: false,
+            code: None,
+            codes_sent: 0,
+            audio: true,
+            video: true,
+            muted_by_host: false,
+            media_peer: None,
+        }
+    }
+}
+
 /// Per-call quality aggregates (VC-13): sums and counts, never content.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Quality {
@@ -303,22 +326,11 @@ impl Room {
                 if self.in_call() >= self.rules.limit as usize {
                     return Err(Refusal::Full);
                 }
-                self.participants.push(Participant {
-                    id: Uuid::now_v7(),
-                    name: name.to_owned(),
-                    role: CallRole::Staff,
-                    who: Who::Staff { staff_id },
-                    presence: Presence::InCall,
-                    conn: Some(conn),
-                    away_since: None,
-                    verified: true,
-                    code: None,
-                    codes_sent: 0,
-                    audio: true,
-                    video: true,
-                    muted_by_host: false,
-                    media_peer: None,
-                });
+                let who = Who::Staff { staff_id };
+                let mut p = Participant::new(conn, name.to_owned(), CallRole::Staff, who);
+                p.presence = Presence::InCall;
+                p.verified = true;
+                self.participants.push(p);
                 (self.participants.len() - 1, false)
             }
         };
@@ -362,25 +374,13 @@ impl Room {
                 (idx, true)
             }
             None => {
-                self.participants.push(Participant {
-                    id: Uuid::now_v7(),
-                    name: clean_name(name).unwrap_or_default(),
-                    role,
-                    who: Who::Guest {
-                        invitation_id,
-                        can_verify,
-                    },
-                    presence: Presence::Lobby,
-                    conn: Some(conn),
-                    away_since: None,
-                    verified: false,
-                    code: None,
-                    codes_sent: 0,
-                    audio: true,
-                    video: true,
-                    muted_by_host: false,
-                    media_peer: None,
-                });
+                let who = Who::Guest {
+                    invitation_id,
+                    can_verify,
+                };
+                let name = clean_name(name).unwrap_or_default();
+                self.participants
+                    .push(Participant::new(conn, name, role, who));
                 (self.participants.len() - 1, false)
             }
         };

@@ -7,6 +7,7 @@
 
 use super::{Layout, render, tkey};
 use crate::AppState;
+use crate::api::ApiJson;
 use crate::error::{ApiError, PageError};
 use crate::session::{RequestCtx, Staff};
 use askama::Template;
@@ -218,14 +219,32 @@ async fn join_ws(
     Path(token): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers) {
+    upgrade(&state, &ctx, &headers, ws, move |app, ip| async move {
+        app.call_connect_guest(&token, ip).await
+    })
+}
+
+/// Checks the origin, then upgrades to a participant's WebSocket: `connect` joins the room,
+/// and the socket is pumped until it closes.
+fn upgrade<F, Fut>(
+    state: &AppState,
+    ctx: &RequestCtx,
+    headers: &HeaderMap,
+    ws: WebSocketUpgrade,
+    connect: F,
+) -> Response
+where
+    F: FnOnce(App, IpAddr) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Connection, CallRefusal>> + Send,
+{
+    if !same_origin(headers) {
         return StatusCode::FORBIDDEN.into_response();
     }
-    let ip = client_ip(&ctx);
+    let ip = client_ip(ctx);
     let app = state.app.clone();
     ws.max_message_size(MAX_WS_MESSAGE)
         .on_upgrade(move |socket| async move {
-            let result = app.call_connect_guest(&token, ip).await;
+            let result = connect(app.clone(), ip).await;
             serve_socket(app, socket, result).await;
         })
 }
@@ -277,16 +296,9 @@ async fn call_ws(
     Path(appointment_id): Path<Uuid>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers) {
-        return StatusCode::FORBIDDEN.into_response();
-    }
-    let ip = client_ip(&ctx);
-    let app = state.app.clone();
-    ws.max_message_size(MAX_WS_MESSAGE)
-        .on_upgrade(move |socket| async move {
-            let result = app.call_connect_staff(&p, appointment_id, ip).await;
-            serve_socket(app, socket, result).await;
-        })
+    upgrade(&state, &ctx, &headers, ws, move |app, ip| async move {
+        app.call_connect_staff(&p, appointment_id, ip).await
+    })
 }
 
 /// Pumps one participant's WebSocket: incoming text to the room, the room's messages out.
@@ -399,10 +411,8 @@ struct SdpAnswer {
 async fn probe(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    body: axum::body::Bytes,
+    ApiJson(req): ApiJson<ProbeRequest>,
 ) -> Result<Json<SdpAnswer>, ApiError> {
-    let req: ProbeRequest = serde_json::from_slice(&body)
-        .map_err(|e| AppError::Malformed(format!("expected {{sdp, transport}}: {e}")))?;
     let transport = match req.transport.as_str() {
         "udp" => Transport::Udp,
         "tcp" => Transport::Tcp,
@@ -430,10 +440,8 @@ struct Rating {
 async fn guest_rating(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    body: axum::body::Bytes,
+    ApiJson(r): ApiJson<Rating>,
 ) -> Result<StatusCode, ApiError> {
-    let r: Rating = serde_json::from_slice(&body)
-        .map_err(|e| AppError::Malformed(format!("expected {{sound, picture}}: {e}")))?;
     state
         .app
         .rate_call_by_link(&token, r.sound, r.picture)
@@ -445,10 +453,8 @@ async fn staff_rating(
     State(state): State<AppState>,
     Staff(p, _ctx): Staff,
     Path(appointment_id): Path<Uuid>,
-    body: axum::body::Bytes,
+    ApiJson(r): ApiJson<Rating>,
 ) -> Result<StatusCode, ApiError> {
-    let r: Rating = serde_json::from_slice(&body)
-        .map_err(|e| AppError::Malformed(format!("expected {{sound, picture}}: {e}")))?;
     state
         .app
         .rate_call_as_host(&p, appointment_id, r.sound, r.picture)
