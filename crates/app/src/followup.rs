@@ -20,7 +20,7 @@ use helsebro_domain::{AuditAction, AuditOutcome, Language, Permission};
 use helsebro_followup::fhir::input::{IdempotencyKey, InputError, check_observation};
 use helsebro_followup::fhir::{self as fhir, build};
 use helsebro_followup::schedule::{Pause, TaskSchedule, missing_reports, reminder_at};
-use helsebro_followup::triage::{Adjustment, Outcome, PatientSettings, RuleSet};
+use helsebro_followup::triage::{Adjustment, History, Outcome, PatientSettings, RuleSet};
 use helsebro_followup::whatif::{WhatIf, what_if};
 use helsebro_followup::worklist::{Escalation, EscalationPolicy, ItemKind, WorkItem, order};
 use helsebro_followup::{Colour, Condition, Lang, MeasurementKind, Observation, Source, Value};
@@ -31,8 +31,6 @@ use helsebro_store::{
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
-/// Days of earlier readings loaded for triage (baseline and trend windows fit in this).
-pub const HISTORY_DAYS: i64 = 35;
 /// Days the what-if preview replays.
 pub const WHAT_IF_DAYS: u16 = 90;
 /// Patients are reminded this long before a task is due.
@@ -272,7 +270,8 @@ impl App {
         Ok(RuleSet::for_patient(conditions, &settings))
     }
 
-    async fn history_of(
+    /// The patient's real readings (not "measure again") taken in `[from, to]`.
+    async fn real_readings(
         &self,
         patient_id: Uuid,
         from: Timestamp,
@@ -280,11 +279,42 @@ impl App {
     ) -> Result<Vec<Observation>> {
         Ok(self
             .store()
-            .followup_readings(patient_id, None, from, to)
+            .followup_history(patient_id, from, to)
             .await?
-            .iter()
-            .filter_map(observation_of)
+            .into_iter()
+            .filter_map(|r| {
+                let kind = kind_from_code(&r.kind)?;
+                let value = match (kind, r.value2) {
+                    (MeasurementKind::BloodPressure, Some(d)) => Value::BloodPressure {
+                        systolic: r.value1,
+                        diastolic: d,
+                    },
+                    _ => Value::Single(r.value1),
+                };
+                Some(Observation {
+                    kind,
+                    at: r.effective_at,
+                    value,
+                    device_error: false,
+                    source: Source::Manual,
+                })
+            })
             .collect())
+    }
+
+    /// What the rules look at for readings taken in `[from, to]`: the real readings from
+    /// `rules.lookback_days()` before `from`.
+    async fn history_of(
+        &self,
+        patient_id: Uuid,
+        rules: &RuleSet,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<History> {
+        let since = from - SignedDuration::from_hours(24 * i64::from(rules.lookback_days()));
+        Ok(History::new(
+            &self.real_readings(patient_id, since, to).await?,
+        ))
     }
 
     // ---- ingestion --------------------------------------------------------------------
@@ -316,16 +346,12 @@ impl App {
             .max()
             .unwrap_or(self.now());
         let mut history = self
-            .history_of(
-                patient_id,
-                earliest - SignedDuration::from_hours(24 * HISTORY_DAYS),
-                latest,
-            )
+            .history_of(patient_id, &rules, earliest, latest)
             .await?;
         let mut rows = Vec::with_capacity(readings.len());
         let mut results = Vec::with_capacity(readings.len());
         for (obs, key) in readings {
-            let outcome = helsebro_followup::triage(&obs, &history, &rules);
+            let outcome = helsebro_followup::triage_with(&obs, &history, &rules);
             let colour = outcome.colour();
             let explanation = explain(&outcome);
             let alert = colour
@@ -363,7 +389,7 @@ impl App {
                 alert,
             });
             results.push((colour, explanation));
-            history.push(obs);
+            history.push(&obs);
         }
         let worst = results.iter().filter_map(|(c, _)| *c).max();
         let audit = NewAuditEntry {
@@ -520,14 +546,8 @@ impl App {
             .map(|e| parse_conditions(&e.conditions))
             .unwrap_or_default();
         let rules = self.rules_of(patient_id, &conditions).await?;
-        let history = self
-            .history_of(
-                patient_id,
-                obs.at - SignedDuration::from_hours(24 * HISTORY_DAYS),
-                obs.at,
-            )
-            .await?;
-        let outcome = helsebro_followup::triage(obs, &history, &rules);
+        let history = self.history_of(patient_id, &rules, obs.at, obs.at).await?;
+        let outcome = helsebro_followup::triage_with(obs, &history, &rules);
         Ok(build::observation(
             obs,
             &id.to_string(),
@@ -568,18 +588,12 @@ impl App {
             .map(|e| parse_conditions(&e.conditions))
             .unwrap_or_default();
         let rules = self.rules_of(pid, &conditions).await?;
-        let history = self
-            .history_of(
-                pid,
-                from - SignedDuration::from_hours(24 * HISTORY_DAYS),
-                to,
-            )
-            .await?;
+        let history = self.history_of(pid, &rules, from, to).await?;
         Ok(readings
             .iter()
             .filter_map(|r| {
                 let obs = observation_of(r)?;
-                let outcome = helsebro_followup::triage(&obs, &history, &rules);
+                let outcome = helsebro_followup::triage_with(&obs, &history, &rules);
                 Some(build::observation(
                     &obs,
                     &r.id.to_string(),
@@ -789,12 +803,10 @@ impl App {
             adjustments: vec![adjustment.clone()],
         });
         let now = self.now();
+        let lookback =
+            i64::from(WHAT_IF_DAYS) + i64::from(old.lookback_days().max(new.lookback_days()));
         let history = self
-            .history_of(
-                pid,
-                now - SignedDuration::from_hours(24 * (i64::from(WHAT_IF_DAYS) + HISTORY_DAYS)),
-                now,
-            )
+            .real_readings(pid, now - SignedDuration::from_hours(24 * lookback), now)
             .await?;
         Ok(what_if(&history, now, WHAT_IF_DAYS, &old, &new))
     }

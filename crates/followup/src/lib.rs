@@ -43,4 +43,6 @@ pub mod worklist;
 pub use catalogue::{MeasurementKind, Metric, Observation, Source, Value};
 pub use colour::{Colour, Direction, Interpretation};
 pub use text::{Lang, Text};
-pub use triage::{Condition, Outcome, PatientSettings, RuleSet, triage, triage_response};
+pub use triage::{
+    Condition, History, Outcome, PatientSettings, RuleSet, triage, triage_response, triage_with,
+};

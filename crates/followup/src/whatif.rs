@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::catalogue::{MeasurementKind, Observation};
 use crate::colour::Colour;
 use crate::time::local_midnight_days_before;
-use crate::triage::{RuleSet, triage};
+use crate::triage::{History, RuleSet, triage_with};
 
 /// Alerts raised over a period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -80,13 +80,15 @@ pub fn what_if(
         new: AlertCounts::default(),
         changed: Vec::new(),
     };
-    for (i, obs) in sorted.iter().enumerate() {
+    let mut before = History::default();
+    for obs in &sorted {
         if obs.at < from {
+            before.push(obs);
             continue;
         }
-        let before = &sorted[..i];
-        let a = triage(obs, before, old).colour();
-        let b = triage(obs, before, new).colour();
+        let a = triage_with(obs, &before, old).colour();
+        let b = triage_with(obs, &before, new).colour();
+        before.push(obs);
         out.readings += 1;
         out.old.add(a);
         out.new.add(b);

@@ -169,13 +169,17 @@ async fn main() {
              Written by `cargo run --release -p helsebro --example followup_ingest -- {patients} {per_patient} --write`; \
              the program's source says what it measures. SQLite in WAL mode with `synchronous=FULL` on a temporary \
              directory, {cores} cores (available_parallelism). Every reading is triaged against the patient's COPD \
-             rules and {history} days of history, stored under its idempotency key, alerts raised, and each \
+             rules and the {history} days of history those rules look back over, stored under its idempotency key, alerts raised, and each \
              transaction carries its audit entry.\n\n\
              | mode | readings | seconds | readings/s |\n|---|---|---|---|\n\
              | device batches of {BATCH} (one transaction each) | {n} | {secs:.2} | **{batch_rate:.0}** |\n\
              | single readings (one transaction each) | {single_n} | {secs1:.2} | {single_rate:.0} |\n\n\
              Target (issue 4): ≥ 5,000 readings/s on SQLite.\n<!-- /followup-ingest -->\n",
-            history = helsebro_app::followup::HISTORY_DAYS,
+            history = helsebro_app::followup::rules::RuleSet::for_patient(
+                &[Condition::Copd],
+                &helsebro_app::followup::rules::PatientSettings::default(),
+            )
+            .lookback_days(),
         );
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");

@@ -64,6 +64,15 @@ pub struct NewReading {
     pub alert: Option<String>,
 }
 
+/// A reading as triage sees it (see [`Store::followup_history`]).
+#[derive(Debug, Clone)]
+pub struct HistoryReading {
+    pub kind: String,
+    pub value1: f64,
+    pub value2: Option<f64>,
+    pub effective_at: Timestamp,
+}
+
 /// A stored reading.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Reading {
@@ -560,6 +569,37 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(reading_from).collect()
+    }
+
+    /// What triage needs of a patient's earlier readings with `effective_at` in `[from, to]`:
+    /// kind, values and time, oldest first, leaving out those that were "measure again"
+    /// (they never count). Lighter than [`Store::followup_readings`]: no texts are read.
+    pub async fn followup_history(
+        &self,
+        patient_id: Uuid,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<HistoryReading>> {
+        let rows = sqlx::query(
+            "SELECT kind, value1, value2, effective_at FROM followup_observations \
+             WHERE patient_id = $1 AND effective_at >= $2 AND effective_at <= $3 \
+             AND colour IS NOT NULL ORDER BY effective_at",
+        )
+        .bind(patient_id.to_string())
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryReading {
+                    kind: r.try_get("kind")?,
+                    value1: r.try_get("value1")?,
+                    value2: r.try_get("value2")?,
+                    effective_at: ts(r.try_get("effective_at")?)?,
+                })
+            })
+            .collect()
     }
 
     pub async fn followup_reading(&self, id: Uuid) -> Result<Option<Reading>> {

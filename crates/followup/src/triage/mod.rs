@@ -25,6 +25,9 @@
 
 pub mod defaults;
 mod explain;
+mod history;
+
+pub use history::History;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -236,6 +239,22 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// How many days back the rules look from a reading: the baseline period or the longest
+    /// trend, whichever is longer, plus the day the reading is on and one for a DST shift. A
+    /// history of this many days before the first reading triages exactly as the full one.
+    pub fn lookback_days(&self) -> u16 {
+        let longest_trend = self
+            .rules
+            .iter()
+            .filter_map(|r| match r.rule.test {
+                Test::RiseOverDays { days, .. } | Test::FallOverDays { days, .. } => Some(days),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        longest_trend.max(self.baseline.days).saturating_add(2)
+    }
+
     /// An empty rule set: everything is green.
     pub fn empty() -> Self {
         Self {
@@ -458,6 +477,12 @@ fn at_least(change: f64, amount: f64) -> bool {
 
 /// Triage of one reading against the patient's rules and history.
 pub fn triage<'r>(obs: &Observation, history: &[Observation], rules: &'r RuleSet) -> Outcome<'r> {
+    triage_with(obs, &History::new(history), rules)
+}
+
+/// [`triage`] against a prepared [`History`]: what ingestion and the what-if replay use, so
+/// that each reading costs a binary search per rule rather than a pass over the history.
+pub fn triage_with<'r>(obs: &Observation, history: &History, rules: &'r RuleSet) -> Outcome<'r> {
     if let Some(reason) = obs.implausibility() {
         return Outcome::MeasureAgain { reason };
     }
@@ -484,25 +509,11 @@ pub fn triage<'r>(obs: &Observation, history: &[Observation], rules: &'r RuleSet
     })
 }
 
-/// The earlier real readings of a metric in `[from, before)`.
-fn earlier(
-    history: &[Observation],
-    metric: Metric,
-    from: Timestamp,
-    before: Timestamp,
-) -> impl Iterator<Item = (Timestamp, f64)> + '_ {
-    history
-        .iter()
-        .filter(move |o| o.kind == metric.kind() && o.at >= from && o.at < before)
-        .filter(|o| o.implausibility().is_none())
-        .filter_map(move |o| o.value_of(metric).map(|v| (o.at, v)))
-}
-
 /// The patient's baseline for a metric at a time.
 pub fn baseline(
     metric: Metric,
     at: Timestamp,
-    history: &[Observation],
+    history: &History,
     rules: &RuleSet,
 ) -> Option<(f64, BaselineSource)> {
     if let Some(v) = rules.reference(metric) {
@@ -511,17 +522,13 @@ pub fn baseline(
     let policy = rules.baseline;
     let from = local_midnight_days_before(at, policy.days);
     let to = local_midnight_days_before(at, 0);
-    let mut values: Vec<f64> = earlier(history, metric, from, to).map(|(_, v)| v).collect();
-    if values.len() < policy.min_readings.max(1) {
+    let window = history.window(metric, from, to);
+    if window.len() < policy.min_readings.max(1) {
         return None;
     }
-    values.sort_by(f64::total_cmp);
+    let mut values: Vec<f64> = window.iter().map(|(_, v)| *v).collect();
     let n = values.len();
-    let median = if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    };
+    let median = history::median(&mut values)?;
     Some((
         median,
         BaselineSource::Median {
@@ -535,7 +542,7 @@ fn evaluate(
     rule: &Rule,
     value: f64,
     at: Timestamp,
-    history: &[Observation],
+    history: &History,
     rules: &RuleSet,
 ) -> (Status, Detail) {
     let fired = |b: bool| if b { Status::Fired } else { Status::NotFired };
@@ -570,10 +577,14 @@ fn evaluate(
         Test::RiseOverDays { amount, days } | Test::FallOverDays { amount, days } => {
             let rise = matches!(rule.test, Test::RiseOverDays { .. });
             let from = local_midnight_days_before(at, days);
-            let reference = earlier(history, rule.metric, from, at).reduce(|best, cur| {
-                let better = if rise { cur.1 < best.1 } else { cur.1 > best.1 };
-                if better { cur } else { best }
-            });
+            let reference = history
+                .window(rule.metric, from, at)
+                .iter()
+                .copied()
+                .reduce(|best, cur| {
+                    let better = if rise { cur.1 < best.1 } else { cur.1 > best.1 };
+                    if better { cur } else { best }
+                });
             let Some((reference_at, reference)) = reference else {
                 return (Status::NoHistory, Detail::None);
             };

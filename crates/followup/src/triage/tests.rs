@@ -1008,3 +1008,60 @@ fn submission_worst_colour_sets_priority() {
     );
     assert_eq!(Submission::default().priority().colour, Green);
 }
+
+/// Ingestion loads only `lookback_days` of history; the triage must be the same as against
+/// everything, for every condition's defaults, a per-patient trend longer than the baseline,
+/// and readings of every kind on dates around a DST change.
+#[test]
+fn lookback_days_cover_every_window() {
+    let conditions = [
+        Condition::Copd,
+        Condition::HeartFailure,
+        Condition::Hypertension,
+        Condition::Diabetes,
+    ];
+    let long_trend = Adjustment::Set {
+        rule: Rule {
+            id: "weight-21d".into(),
+            metric: Metric::BodyWeight,
+            test: Test::RiseOverDays {
+                amount: 3.0,
+                days: 21,
+            },
+            colour: Yellow,
+        },
+    };
+    for adjustments in [vec![], vec![long_trend]] {
+        let rules = RuleSet::for_patient(&conditions, &PatientSettings { adjustments });
+        let days = i64::from(rules.lookback_days());
+        let kinds = [
+            K::OxygenSaturation,
+            K::Pulse,
+            K::BodyWeight,
+            K::BloodGlucose,
+        ];
+        let start = ts("2026-02-01T06:00:00Z");
+        let mut history = Vec::new();
+        for i in 0..(24 * 70) {
+            let at = start + SignedDuration::from_hours(i * 3);
+            let k = kinds[(i as usize) % kinds.len()];
+            let v = match k {
+                K::OxygenSaturation => 90.0 + (i % 9) as f64,
+                K::Pulse => 60.0 + (i % 50) as f64,
+                K::BodyWeight => 80.0 + (i % 40) as f64 / 10.0,
+                _ => 5.0 + (i % 11) as f64,
+            };
+            history.push(Observation::manual(k, at, v));
+        }
+        // The last 20 readings (over the March DST change), each against what came before.
+        for n in history.len() - 20..history.len() {
+            let (before, obs) = (&history[..n], &history[n]);
+            let cut = obs.at - SignedDuration::from_hours(24 * days);
+            let recent: Vec<Observation> = before.iter().filter(|o| o.at >= cut).cloned().collect();
+            assert!(recent.len() < before.len());
+            let full = triage(obs, before, &rules);
+            let short = triage(obs, &recent, &rules);
+            assert_eq!(full, short, "{:?} at {}", obs.kind, obs.at);
+        }
+    }
+}
