@@ -203,6 +203,7 @@ pub enum FhirCaller<'a> {
 }
 
 fn system_audit(
+    action: AuditAction,
     patient_id: Option<Uuid>,
     label: &str,
     ip: &str,
@@ -212,7 +213,7 @@ fn system_audit(
     NewAuditEntry {
         actor_id: None,
         actor_label: label.to_owned(),
-        action: AuditAction::PatientUpdated,
+        action,
         outcome: AuditOutcome::Success,
         patient_id,
         object,
@@ -437,7 +438,11 @@ impl App {
             obs.kind,
             obs.at,
         );
-        let audit = access.audit(AuditAction::PatientUpdated, String::new(), String::new());
+        let audit = access.audit(
+            AuditAction::FollowupReadingRecorded,
+            String::new(),
+            String::new(),
+        );
         let mut out = self
             .ingest(
                 access.patient_id(),
@@ -466,7 +471,14 @@ impl App {
                 (o, k)
             })
             .collect();
-        let audit = system_audit(Some(patient_id), label, "", String::new(), String::new());
+        let audit = system_audit(
+            AuditAction::FollowupReadingRecorded,
+            Some(patient_id),
+            label,
+            "",
+            String::new(),
+            String::new(),
+        );
         self.ingest(patient_id, keyed, EnteredVia::Device, audit)
             .await
     }
@@ -491,7 +503,11 @@ impl App {
                     .authorize_patient(principal, patient_id, Purpose::Change, ip)
                     .await?;
                 (
-                    access.audit(AuditAction::PatientUpdated, String::new(), String::new()),
+                    access.audit(
+                        AuditAction::FollowupReadingRecorded,
+                        String::new(),
+                        String::new(),
+                    ),
                     EnteredVia::Staff,
                 )
             }
@@ -508,6 +524,7 @@ impl App {
                 }
                 (
                     system_audit(
+                        AuditAction::FollowupReadingRecorded,
                         Some(patient_id),
                         &format!("device:{token_id}"),
                         ip,
@@ -688,7 +705,7 @@ impl App {
         let json =
             serde_json::to_string(conditions).map_err(|e| AppError::Internal(e.to_string()))?;
         let audit = access.audit(
-            AuditAction::PatientUpdated,
+            AuditAction::FollowupEnrolled,
             "followup_enrolment".into(),
             format!("enrolled for {json}"),
         );
@@ -700,7 +717,7 @@ impl App {
             for s in plan {
                 let sj = serde_json::to_string(s).map_err(|e| AppError::Internal(e.to_string()))?;
                 let audit = access.audit(
-                    AuditAction::PatientUpdated,
+                    AuditAction::FollowupEnrolled,
                     "followup_schedule".into(),
                     sj.clone(),
                 );
@@ -769,7 +786,7 @@ impl App {
         let json =
             serde_json::to_string(adjustment).map_err(|e| AppError::Internal(e.to_string()))?;
         let audit = access.audit(
-            AuditAction::PatientUpdated,
+            AuditAction::FollowupRulesChanged,
             "followup_rules".into(),
             format!("{json}; reason: {reason}"),
         );
@@ -817,7 +834,7 @@ impl App {
             return Err(AppError::invalid("reason", "say why follow-up is paused"));
         }
         let audit = access.audit(
-            AuditAction::PatientUpdated,
+            AuditAction::FollowupPaused,
             "followup_pause".into(),
             reason.to_owned(),
         );
@@ -839,7 +856,7 @@ impl App {
 
     pub async fn resume_followup(&self, access: &PatientAccess) -> Result<()> {
         let audit = access.audit(
-            AuditAction::PatientUpdated,
+            AuditAction::FollowupResumed,
             "followup_resume".into(),
             String::new(),
         );
@@ -865,7 +882,7 @@ impl App {
         self.enrolment_of(access.patient_id()).await?;
         let token = format!("hbd_{}", random_token(32));
         let audit = access.audit(
-            AuditAction::PatientUpdated,
+            AuditAction::FollowupDeviceTokenCreated,
             "followup_device_token".into(),
             label.to_owned(),
         );
@@ -950,7 +967,7 @@ impl App {
         let a = self.alert_of(access, alert_id).await?;
         let p = access.principal();
         let audit = access.audit(
-            AuditAction::PatientUpdated,
+            AuditAction::FollowupAlertAcknowledged,
             format!("followup_alert:{alert_id}"),
             format!("acknowledged {} alert", a.kind),
         );
@@ -997,7 +1014,7 @@ impl App {
         let a = self.alert_of(access, alert_id).await?;
         let p = access.principal();
         let audit = access.audit(
-            AuditAction::PatientUpdated,
+            AuditAction::FollowupAlertActed,
             format!("followup_alert:{alert_id}"),
             format!("{} alert: {action}", a.kind),
         );
@@ -1039,7 +1056,7 @@ impl App {
                 None => None,
             };
             let audit = access.audit(
-                AuditAction::PatientUpdated,
+                AuditAction::FollowupGreenAcknowledged,
                 "followup_green".into(),
                 "acknowledged green readings".into(),
             );
@@ -1126,6 +1143,7 @@ impl App {
                 reminders.clear();
             }
             let audit = system_audit(
+                AuditAction::FollowupMissingReport,
                 Some(pid),
                 "system",
                 "",
@@ -1149,6 +1167,7 @@ impl App {
             };
             if let Escalation::Escalated { .. } = item.escalation(&policy, now) {
                 let audit = system_audit(
+                    AuditAction::FollowupAlertEscalated,
                     Some(a.patient_id),
                     "system",
                     "",

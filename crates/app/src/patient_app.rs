@@ -53,11 +53,17 @@ pub struct PatientHome {
     pub paused: bool,
 }
 
-fn patient_audit(pid: Uuid, ip: &str, object: &str, detail: String) -> NewAuditEntry {
+fn patient_audit(
+    action: AuditAction,
+    pid: Uuid,
+    ip: &str,
+    object: &str,
+    detail: String,
+) -> NewAuditEntry {
     NewAuditEntry {
         actor_id: None,
         actor_label: "patient".into(),
-        action: AuditAction::PatientUpdated,
+        action,
         outcome: AuditOutcome::Success,
         patient_id: Some(pid),
         object: object.into(),
@@ -140,7 +146,13 @@ impl App {
         else {
             return Ok(());
         };
-        let audit = patient_audit(pid, ip, "followup_login_code", "code sent".into());
+        let audit = patient_audit(
+            AuditAction::PatientAppLogin,
+            pid,
+            ip,
+            "followup_login_code",
+            "code sent".into(),
+        );
         store
             .create_login_code(
                 pid,
@@ -178,15 +190,13 @@ impl App {
             return Err(wrong);
         }
         let token = random_token(32);
-        let audit = NewAuditEntry {
-            action: AuditAction::LoginSucceeded,
-            ..patient_audit(
-                pid,
-                ip,
-                "followup_patient_session",
-                "patient app login".into(),
-            )
-        };
+        let audit = patient_audit(
+            AuditAction::PatientAppLogin,
+            pid,
+            ip,
+            "followup_patient_session",
+            "patient app login".into(),
+        );
         if !store
             .open_patient_session(
                 c.id,
@@ -288,7 +298,13 @@ impl App {
             ));
         }
         let key = IdempotencyKey::new(&me.patient_id.to_string(), &obs.source, obs.kind, obs.at);
-        let audit = patient_audit(me.patient_id, ip, "followup_observation", String::new());
+        let audit = patient_audit(
+            AuditAction::FollowupReadingRecorded,
+            me.patient_id,
+            ip,
+            "followup_observation",
+            String::new(),
+        );
         let mut out = self
             .ingest(me.patient_id, vec![(obs, key)], EnteredVia::App, audit)
             .await?;

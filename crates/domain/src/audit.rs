@@ -71,10 +71,12 @@ pub enum AuditAction {
     FollowupBaselineRecorded,
     FollowupNoteWritten,
     PatientAppLogin,
+    FollowupMissingReport,
+    FollowupAlertEscalated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 56] = [
+    pub const ALL: [AuditAction; 58] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::LoginRateLimited,
@@ -131,6 +133,8 @@ impl AuditAction {
         AuditAction::FollowupBaselineRecorded,
         AuditAction::FollowupNoteWritten,
         AuditAction::PatientAppLogin,
+        AuditAction::FollowupMissingReport,
+        AuditAction::FollowupAlertEscalated,
     ];
 
     pub fn code(self) -> &'static str {
@@ -191,6 +195,8 @@ impl AuditAction {
             AuditAction::FollowupBaselineRecorded => "followup.baseline_recorded",
             AuditAction::FollowupNoteWritten => "followup.note_written",
             AuditAction::PatientAppLogin => "patient_app.login",
+            AuditAction::FollowupMissingReport => "followup.missing_report",
+            AuditAction::FollowupAlertEscalated => "followup.alert_escalated",
         }
     }
 

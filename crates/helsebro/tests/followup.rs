@@ -242,13 +242,20 @@ async fn a_red_reading_tops_the_work_list_and_is_acknowledged_and_documented() {
     let list = w.s.app.followup_worklist(&w.nurse_p, "test").await.unwrap();
     let kinds: Vec<&str> = list.lines.iter().map(|l| l.alert.kind.as_str()).collect();
     assert_eq!(kinds, ["yellow"], "a documented alert leaves the work list");
-    let audit: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE object = $1")
-        .bind(format!("followup_alert:{}", red_alert.id))
-        .fetch_one(w.s.store.raw_pool())
-        .await
-        .unwrap()
-        .get("n");
-    assert_eq!(audit, 2, "acknowledgement and action are audit-logged");
+    let actions: Vec<String> =
+        sqlx::query("SELECT action FROM audit_log WHERE object = $1 ORDER BY seq")
+            .bind(format!("followup_alert:{}", red_alert.id))
+            .fetch_all(w.s.store.raw_pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("action"))
+            .collect();
+    assert_eq!(
+        actions,
+        ["followup.alert_acknowledged", "followup.alert_acted"],
+        "acknowledgement and action are audit-logged as what they are"
+    );
 
     // Open alerts as FHIR Flags.
     let flags: Value = w
