@@ -5,12 +5,15 @@
 //! organisation — two service areas, one user per role, a handful of synthetic patients —
 //! so a newcomer can click through everything.
 
-use crate::App;
 use crate::admin::StaffInput;
 use crate::appointments::{BookingInput, InviteeInput};
 use crate::auth::hash_password;
 use crate::error::Result;
+use crate::followup::rules::schedule::{Recurrence, Task, TaskSchedule};
+use crate::followup::rules::time::{at_local, local_date};
+use crate::followup::rules::{Condition, MeasurementKind, Observation};
 use crate::secrets::readable_password;
+use crate::{App, Purpose};
 use helsebro_domain::appointment::{CallPolicy, InviteeRole};
 use helsebro_domain::{AuditAction, AuditOutcome, Language, NationalId, NewPatient, Role};
 use helsebro_notify::schedule::oslo;
@@ -318,5 +321,122 @@ mod tests {
                 "month field {month} marks the number as synthetic"
             );
         }
+    }
+}
+
+/// Demo home follow-up: (patient index in `DEMO_PATIENTS`, conditions, daily measurements,
+/// today's readings). Three weeks of readings around a personal normal come first, so the
+/// baselines and trends have something to look at; today's readings then give the work list a
+/// red (Kari: low SpO2), a yellow (Per: weight up over three days) and a green patient (John).
+type DemoToday = &'static [(MeasurementKind, f64)];
+const DEMO_FOLLOWUP: [(usize, &[Condition], &[MeasurementKind], DemoToday); 3] = [
+    (
+        0,
+        &[Condition::Copd],
+        &[MeasurementKind::OxygenSaturation, MeasurementKind::Pulse],
+        &[
+            (MeasurementKind::OxygenSaturation, 86.0),
+            (MeasurementKind::Pulse, 104.0),
+        ],
+    ),
+    (
+        1,
+        &[Condition::HeartFailure],
+        &[MeasurementKind::BodyWeight, MeasurementKind::Pulse],
+        &[
+            (MeasurementKind::BodyWeight, 79.6),
+            (MeasurementKind::Pulse, 78.0),
+        ],
+    ),
+    (
+        3,
+        &[Condition::Copd],
+        &[MeasurementKind::OxygenSaturation],
+        &[(MeasurementKind::OxygenSaturation, 95.0)],
+    ),
+];
+
+/// A usual value for a demo measurement, wandering a little from day to day.
+fn demo_usual(kind: MeasurementKind, day: i64) -> f64 {
+    let wobble = ((day * 7) % 5) as f64 - 2.0;
+    match kind {
+        MeasurementKind::OxygenSaturation => 95.0 + (wobble / 2.0).round(),
+        MeasurementKind::Pulse => 76.0 + wobble * 2.0,
+        // Per's weight is up half a kilo yesterday (and over a kilo more today).
+        MeasurementKind::BodyWeight if day == 1 => 78.5,
+        MeasurementKind::BodyWeight => 78.0 + wobble / 10.0,
+        _ => 0.0,
+    }
+}
+
+impl App {
+    /// Puts three demo patients in home follow-up with a measurement plan and three weeks of
+    /// readings, today's making a red, a yellow and a green. Does nothing for a patient who is
+    /// already in follow-up, so a restart with `--demo` leaves earlier data alone. Returns the
+    /// patients' names and phone numbers (they log in to the patient app by a code sent there).
+    pub async fn load_demo_followup(&self) -> Result<Vec<(String, String)>> {
+        let Some(nurse) = self.store().staff_by_username("sykepleier").await? else {
+            return Ok(Vec::new());
+        };
+        let principal = crate::StaffPrincipal {
+            id: nurse.id,
+            username: "demo".into(),
+            display_name: nurse.display_name.clone(),
+            roles: nurse.roles.clone(),
+            language: None,
+            csrf_token: String::new(),
+            session_hash: String::new(),
+        };
+        let now = self.now();
+        let today = local_date(now);
+        let mut out = Vec::new();
+        for (index, conditions, daily, today_values) in DEMO_FOLLOWUP {
+            let (name, birth, _, _) = DEMO_PATIENTS[index];
+            let Some(nid) = synthetic_national_id(birth, index) else {
+                continue;
+            };
+            let Some(pid) = self.store().patient_id_by_national_id(&nid).await? else {
+                continue;
+            };
+            let Some(patient) = self.store().patient(pid).await? else {
+                continue;
+            };
+            out.push((name.to_owned(), patient.phone.clone().unwrap_or_default()));
+            if self.store().followup_enrolment(pid).await?.is_some() {
+                continue;
+            }
+            let access = self
+                .authorize_patient(&principal, pid, Purpose::Change, "local")
+                .await?;
+            let plan: Vec<TaskSchedule> = daily
+                .iter()
+                .map(|k| TaskSchedule {
+                    task: Task::Measurement(*k),
+                    recurrence: Recurrence::Daily,
+                    due_by: jiff::civil::time(10, 0, 0, 0),
+                    grace: jiff::SignedDuration::from_hours(2),
+                    starts: today,
+                    ends: None,
+                })
+                .collect();
+            self.enrol_followup(&access, conditions, &plan).await?;
+            let mut readings = Vec::new();
+            for day in (1..=21).rev() {
+                let date = today
+                    .checked_sub(jiff::Span::new().days(day))
+                    .unwrap_or(today);
+                let at = at_local(date, jiff::civil::time(8, 30, 0, 0));
+                for k in daily {
+                    readings.push(Observation::manual(*k, at, demo_usual(*k, day)));
+                }
+            }
+            // This morning at 08:30, or now if it is earlier than that.
+            let at = now.min(at_local(today, jiff::civil::time(8, 30, 0, 0)));
+            for (k, v) in today_values {
+                readings.push(Observation::manual(*k, at, *v));
+            }
+            self.ingest_batch(pid, readings, "demo").await?;
+        }
+        Ok(out)
     }
 }

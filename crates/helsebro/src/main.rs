@@ -264,6 +264,21 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
         println!("A demo video appointment for Kari Nordmann is booked today (host: lege).");
         println!("  Patient's video link: {link}");
     }
+    if demo {
+        let followed = app.load_demo_followup().await?;
+        if !followed.is_empty() {
+            println!(
+                "Home follow-up: {} patients with three weeks of readings; the follow-up work list (/followup, as sykepleier) has a red and a yellow.",
+                followed.len()
+            );
+            println!(
+                "  Patient app: {scheme}://{addr}/mine. Log in with a patient's phone number; the one-time code is in the development outbox (/admin/outbox, as admin)."
+            );
+            for (name, phone) in &followed {
+                println!("    {name:<16} phone {phone}");
+            }
+        }
+    }
     if !config.public_url.is_empty() {
         println!("Users reach it at {}", config.public_url);
     }

@@ -45,6 +45,14 @@ fn fmt_num(v: f64, decimals: u8) -> String {
     format!("{:.*}", usize::from(decimals), v)
 }
 
+/// A formatted number as the language writes it: decimal comma in Norwegian.
+fn loc(formatted: String, lang: Lang) -> String {
+    match lang {
+        Lang::En => formatted,
+        Lang::Nb | Lang::Nn => formatted.replace('.', ","),
+    }
+}
+
 impl Evaluation<'_> {
     /// One sentence: `[rule id] what was compared → result (where the threshold comes from)`.
     pub fn explain(&self, lang: Lang) -> String {
@@ -53,7 +61,7 @@ impl Evaluation<'_> {
         let d = m.decimals();
         let unit = m.unit_display();
         let name = m.name().get(lang);
-        let value = m.format(self.value);
+        let value = loc(m.format(self.value), lang);
         let t = |nb: &str, nn: &str, en: &str| -> String {
             match lang {
                 Lang::Nb => nb.to_string(),
@@ -62,19 +70,37 @@ impl Evaluation<'_> {
             }
         };
         let amount = |a: Amount| match a {
-            Amount::Units(u) => format!("{} {unit}", fmt_num(u, d)),
-            Amount::Percent(p) => format!("{} %", fmt_num(p, 0)),
+            Amount::Units(u) => format!("{} {unit}", loc(fmt_num(u, d), lang)),
+            Amount::Percent(p) => format!("{} %", loc(fmt_num(p, 0), lang)),
         };
         let comparison = match (rule.test, self.detail) {
             (Test::Below { limit }, _) => t(
-                &format!("{name} {value}, grense: under {}", m.format(limit)),
-                &format!("{name} {value}, grense: under {}", m.format(limit)),
-                &format!("{name} {value}, limit: below {}", m.format(limit)),
+                &format!(
+                    "{name} {value}, grense: under {}",
+                    loc(m.format(limit), lang)
+                ),
+                &format!(
+                    "{name} {value}, grense: under {}",
+                    loc(m.format(limit), lang)
+                ),
+                &format!(
+                    "{name} {value}, limit: below {}",
+                    loc(m.format(limit), lang)
+                ),
             ),
             (Test::Above { limit }, _) => t(
-                &format!("{name} {value}, grense: over {}", m.format(limit)),
-                &format!("{name} {value}, grense: over {}", m.format(limit)),
-                &format!("{name} {value}, limit: above {}", m.format(limit)),
+                &format!(
+                    "{name} {value}, grense: over {}",
+                    loc(m.format(limit), lang)
+                ),
+                &format!(
+                    "{name} {value}, grense: over {}",
+                    loc(m.format(limit), lang)
+                ),
+                &format!(
+                    "{name} {value}, limit: above {}",
+                    loc(m.format(limit), lang)
+                ),
             ),
             (
                 Test::FallFromBaseline { amount: a } | Test::RiseFromBaseline { amount: a },
@@ -103,23 +129,23 @@ impl Evaluation<'_> {
                             ),
                         };
                         let change = match a {
-                            Amount::Units(_) => format!("{} {unit}", fmt_num(change, d)),
-                            Amount::Percent(_) => format!("{} %", fmt_num(change, 0)),
+                            Amount::Units(_) => format!("{} {unit}", loc(fmt_num(change, d), lang)),
+                            Amount::Percent(_) => format!("{} %", loc(fmt_num(change, 0), lang)),
                         };
                         t(
                             &format!(
                                 "{name} {value}, utgangsverdi {} ({src}), {dir} {change}, grense: {dir} på minst {}",
-                                m.format(baseline),
+                                loc(m.format(baseline), lang),
                                 amount(a)
                             ),
                             &format!(
                                 "{name} {value}, utgangsverdi {} ({src}), {dir} {change}, grense: {dir} på minst {}",
-                                m.format(baseline),
+                                loc(m.format(baseline), lang),
                                 amount(a)
                             ),
                             &format!(
                                 "{name} {value}, baseline {} ({src}), {dir} {change}, limit: {dir} of at least {}",
-                                m.format(baseline),
+                                loc(m.format(baseline), lang),
                                 amount(a)
                             ),
                         )
@@ -150,7 +176,7 @@ impl Evaluation<'_> {
                 } else {
                     t("fall", "fall", "fall")
                 };
-                let a = format!("{} {unit}", fmt_num(a, d));
+                let a = format!("{} {unit}", loc(fmt_num(a, d), lang));
                 match detail {
                     Detail::Trend {
                         reference,
@@ -166,18 +192,18 @@ impl Evaluation<'_> {
                         t(
                             &format!(
                                 "{name} {value}, {which} siste {days} dager {} ({when}), {dir} {} {unit}, grense: {dir} på minst {a} over {days} dager",
-                                m.format(reference),
-                                fmt_num(change, d)
+                                loc(m.format(reference), lang),
+                                loc(fmt_num(change, d), lang)
                             ),
                             &format!(
                                 "{name} {value}, {which} siste {days} dagar {} ({when}), {dir} {} {unit}, grense: {dir} på minst {a} over {days} dagar",
-                                m.format(reference),
-                                fmt_num(change, d)
+                                loc(m.format(reference), lang),
+                                loc(fmt_num(change, d), lang)
                             ),
                             &format!(
                                 "{name} {value}, {which} of the last {days} days {} ({when}), {dir} {} {unit}, limit: {dir} of at least {a} over {days} days",
-                                m.format(reference),
-                                fmt_num(change, d)
+                                loc(m.format(reference), lang),
+                                loc(fmt_num(change, d), lang)
                             ),
                         )
                     }

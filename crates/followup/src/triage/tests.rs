@@ -689,6 +689,13 @@ fn explanations_name_thresholds() {
         red.explain(Lang::En),
         "[weight.rise.red] Weight 82.4 kg, lowest of the last 3 days 80.1 kg (2026-03-08), rise 2.3 kg, limit: rise of at least 2.0 kg over 3 days → red (default for heart failure)"
     );
+    // Norwegian numbers have a decimal comma; rule ids and dates keep their own form.
+    let nb = red.explain(Lang::Nb);
+    assert!(nb.starts_with("[weight.rise.red] Vekt 82,4 kg"), "{nb}");
+    assert!(
+        nb.contains("80,1 kg (2026-03-08)") && nb.contains("2,0 kg"),
+        "{nb}"
+    );
     let yellow = t
         .evaluations
         .iter()
