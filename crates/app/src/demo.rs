@@ -306,23 +306,6 @@ impl App {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synthetic_ids_are_valid_and_synthetic() {
-        for (serial, (_, birth, _, _)) in DEMO_PATIENTS.iter().enumerate() {
-            let nid = synthetic_national_id(birth, serial).expect("a synthetic number exists");
-            assert!(NationalId::parse(&nid).is_ok());
-            let month: u32 = nid[2..4].parse().unwrap();
-            assert!(
-                month > 80,
-                "month field {month} marks the number as synthetic"
-            );
-        }
-    }
-}
 
 /// Demo home follow-up: (patient index in `DEMO_PATIENTS`, conditions, daily measurements,
 /// today's readings). Three weeks of readings around a personal normal come first, so the
@@ -438,5 +421,23 @@ impl App {
             self.ingest_batch(pid, readings, "demo").await?;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_ids_are_valid_and_synthetic() {
+        for (serial, (_, birth, _, _)) in DEMO_PATIENTS.iter().enumerate() {
+            let nid = synthetic_national_id(birth, serial).expect("a synthetic number exists");
+            assert!(NationalId::parse(&nid).is_ok());
+            let month: u32 = nid[2..4].parse().unwrap();
+            assert!(
+                month > 80,
+                "month field {month} marks the number as synthetic"
+            );
+        }
     }
 }
