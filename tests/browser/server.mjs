@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -278,12 +278,27 @@ export async function login(page, base, username) {
 // ---------------------------------------------------------------------------------------
 // Misc
 
-/** A message from a Fluent file, for single-line `key = value` entries. */
+/**
+ * A message from the Fluent files of a language (`locales/<lang>.ftl` and the feature files in
+ * `<lang>.ftl` in each folder under locales), for single-line `key = value` entries.
+ */
 export function message(lang, key) {
-  const ftl = readFileSync(path.join(REPO_ROOT, 'crates', 'i18n', 'locales', `${lang}.ftl`), 'utf8');
-  const line = ftl.split('\n').find((l) => l.startsWith(`${key} =`));
-  if (!line) throw new Error(`${key} is not in ${lang}.ftl`);
-  return line.slice(line.indexOf('=') + 1).trim();
+  const locales = path.join(REPO_ROOT, 'crates', 'i18n', 'locales');
+  const files = [path.join(locales, `${lang}.ftl`)];
+  for (const entry of readdirSync(locales, { withFileTypes: true })) {
+    if (entry.isDirectory()) files.push(path.join(locales, entry.name, `${lang}.ftl`));
+  }
+  for (const file of files) {
+    let ftl;
+    try {
+      ftl = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const line = ftl.split('\n').find((l) => l.startsWith(`${key} =`));
+    if (line) return line.slice(line.indexOf('=') + 1).trim();
+  }
+  throw new Error(`${key} is in no ${lang}.ftl`);
 }
 
 /** Saves a screenshot and the HTML of `page` under tests/browser/artifacts (git-ignored). */
