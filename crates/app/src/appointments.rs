@@ -273,6 +273,7 @@ fn kind_code(kind: MessageKind) -> &'static str {
         MessageKind::Cancelled => "cancelled",
         MessageKind::TaskReminder => "task_reminder",
         MessageKind::OneTimeCode => "one_time_code",
+        MessageKind::ReadingsSeen => "readings_seen",
         MessageKind::Test => "test",
     }
 }

@@ -306,7 +306,6 @@ impl App {
     }
 }
 
-
 /// Demo home follow-up: (patient index in `DEMO_PATIENTS`, conditions, daily measurements,
 /// today's readings). Three weeks of readings around a personal normal come first, so the
 /// baselines and trends have something to look at; today's readings then give the work list a

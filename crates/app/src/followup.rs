@@ -24,6 +24,7 @@ use helsebro_followup::triage::{Adjustment, History, Outcome, PatientSettings, R
 use helsebro_followup::whatif::{WhatIf, what_if};
 use helsebro_followup::worklist::{Escalation, EscalationPolicy, ItemKind, WorkItem, order};
 use helsebro_followup::{Colour, Condition, Lang, MeasurementKind, Observation, Source, Value};
+use helsebro_notify::templates::{Channel, MessageContext, MessageKind, render};
 use helsebro_store::{
     AdjustmentRecord, Alert, DeviceToken, Enrolment, NewAuditEntry, NewMessage, NewMissingReport,
     NewReading, OutboxChannel, PauseRecord, Reading,
@@ -1043,8 +1044,7 @@ impl App {
     /// each patient ("your readings have been seen"). Returns how many readings.
     pub async fn acknowledge_all_green(&self, principal: &StaffPrincipal, ip: &str) -> Result<u64> {
         principal.require(Permission::TreatPatients)?;
-        let org = self.store().organisation().await?;
-        let support = org.map(|o| o.support_phone).unwrap_or_default();
+        let ctx = self.patient_message_context().await?;
         let mut total = 0;
         for (pid, _) in self.store().unreviewed_green(principal.id).await? {
             let access = self
@@ -1052,7 +1052,9 @@ impl App {
                 .await?;
             let now = self.now();
             let receipt = match self.store().patient(pid).await? {
-                Some(p) => receipt_message(&p, &support, now),
+                Some(p) => {
+                    patient_message(&p, MessageKind::ReadingsSeen, &ctx, "followup_receipt", now)?
+                }
                 None => None,
             };
             let audit = access.audit(
@@ -1077,11 +1079,13 @@ impl App {
         let now = self.now();
         let store = self.store();
         let mut report = SweepReport::default();
-        let support = store
-            .organisation()
-            .await?
-            .map(|o| o.support_phone)
-            .unwrap_or_default();
+        // Reminders link to the patient app; without an organisation (not set up) none are sent.
+        let reminder_ctx = store.organisation().await?.map(|org| MessageContext {
+            organisation: org.name,
+            support_phone: org.support_phone,
+            link: Some(format!("{}/mine", self.config().base_url())),
+            ..MessageContext::default()
+        });
         for e in store.current_followup_enrolments().await? {
             let pid = e.patient_id;
             let pauses: Vec<Pause> = store
@@ -1131,9 +1135,11 @@ impl App {
                         raised_at: o.deadline,
                     });
                 }
-                if let (Some(o), Some(p)) = (schedule.next_due(now), &patient)
+                if let (Some(o), Some(p), Some(ctx)) =
+                    (schedule.next_due(now), &patient, &reminder_ctx)
                     && let Some(at) = reminder_at(&o, REMINDER_BEFORE, &done, &pauses, now)
-                    && let Some(mut m) = reminder_message(p, &support, at)
+                    && let Some(mut m) =
+                        patient_message(p, MessageKind::TaskReminder, ctx, "followup_reminder", at)?
                 {
                     m.dedupe_key = Some(format!("fu:{pid}:{}:reminder", o.key()));
                     reminders.push(m);
@@ -1200,79 +1206,46 @@ pub(crate) fn patient_channel(p: &helsebro_store::Patient) -> Option<(OutboxChan
     p.email.clone().map(|e| (OutboxChannel::Email, e))
 }
 
-/// Patient messages carry no health information: no values, no diagnosis, no colours.
+/// A message to a patient by SMS (or e-mail when there is no phone), in the patient's
+/// language, from the notification texts (Fluent). Patient messages carry no health
+/// information: no values, no diagnosis, no colours.
 pub(crate) fn patient_message(
     p: &helsebro_store::Patient,
-    kind: &str,
-    subject: &str,
-    body: String,
+    kind: MessageKind,
+    ctx: &MessageContext,
+    outbox_kind: &str,
     not_before: Timestamp,
-) -> Option<NewMessage> {
-    let (channel, recipient) = patient_channel(p)?;
-    Some(NewMessage {
+) -> Result<Option<NewMessage>> {
+    let Some((channel, recipient)) = patient_channel(p) else {
+        return Ok(None);
+    };
+    let template_channel = match channel {
+        OutboxChannel::Sms => Channel::Sms,
+        OutboxChannel::Email => Channel::Email,
+    };
+    let text = render(kind, template_channel, p.language, ctx)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Some(NewMessage {
         channel,
         recipient,
-        subject: subject.to_owned(),
-        body,
+        subject: text.subject,
+        body: text.body,
         calendar: None,
-        kind: kind.to_owned(),
+        kind: outbox_kind.to_owned(),
         not_before,
         dedupe_key: None,
-    })
+    }))
 }
 
-fn receipt_message(
-    p: &helsebro_store::Patient,
-    support: &str,
-    now: Timestamp,
-) -> Option<NewMessage> {
-    let (subject, body) = match p.language.code() {
-        "en" => (
-            "Helsebro: your readings have been seen",
-            format!(
-                "The follow-up service has seen your latest readings. You do not need to do anything. This message cannot be answered. Questions: {support}."
-            ),
-        ),
-        "nn" => (
-            "Helsebro: målingane dine er sette",
-            format!(
-                "Oppfølgingstenesta har sett dei siste målingane dine. Du treng ikkje gjere noko. Meldinga kan ikkje svarast på. Spørsmål: {support}."
-            ),
-        ),
-        _ => (
-            "Helsebro: målingene dine er sett",
-            format!(
-                "Oppfølgingstjenesten har sett de siste målingene dine. Du trenger ikke gjøre noe. Meldingen kan ikke besvares. Spørsmål: {support}."
-            ),
-        ),
-    };
-    patient_message(p, "followup_receipt", subject, body, now)
-}
-
-fn reminder_message(
-    p: &helsebro_store::Patient,
-    support: &str,
-    at: Timestamp,
-) -> Option<NewMessage> {
-    let (subject, body) = match p.language.code() {
-        "en" => (
-            "Helsebro: reminder",
-            format!(
-                "Reminder: you have a task in Helsebro today. This message cannot be answered. Questions: {support}."
-            ),
-        ),
-        "nn" => (
-            "Helsebro: påminning",
-            format!(
-                "Påminning: du har ei oppgåve i Helsebro i dag. Meldinga kan ikkje svarast på. Spørsmål: {support}."
-            ),
-        ),
-        _ => (
-            "Helsebro: påminnelse",
-            format!(
-                "Påminnelse: du har en oppgave i Helsebro i dag. Meldingen kan ikke besvares. Spørsmål: {support}."
-            ),
-        ),
-    };
-    patient_message(p, "followup_reminder", subject, body, at)
+impl App {
+    /// What every follow-up message to a patient is filled in with: the organisation's name and
+    /// support phone.
+    pub(crate) async fn patient_message_context(&self) -> Result<MessageContext> {
+        let org = self.organisation().await?;
+        Ok(MessageContext {
+            organisation: org.name,
+            support_phone: org.support_phone,
+            ..MessageContext::default()
+        })
+    }
 }

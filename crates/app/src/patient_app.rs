@@ -14,12 +14,13 @@ use helsebro_domain::{AuditAction, AuditOutcome, Language};
 use helsebro_followup::Observation;
 use helsebro_followup::fhir::input::IdempotencyKey;
 use helsebro_followup::schedule::{Task, TaskSchedule};
+use helsebro_notify::templates::{MessageContext, MessageKind, ONE_TIME_CODE_MINUTES};
 use helsebro_store::{NewAuditEntry, Reading};
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
 /// How long a login code works.
-pub const CODE_MINUTES: i64 = 10;
+pub const CODE_MINUTES: i64 = ONE_TIME_CODE_MINUTES as i64;
 /// Codes sent per patient per quarter of an hour.
 pub const CODES_PER_QUARTER: i64 = 3;
 /// Wrong guesses allowed per code.
@@ -117,32 +118,17 @@ impl App {
             return Ok(());
         };
         let code = six_digits();
-        let support = store
-            .organisation()
-            .await?
-            .map(|o| o.support_phone)
-            .unwrap_or_default();
-        let (subject, body) = match patient.language.code() {
-            "en" => (
-                "Helsebro login code",
-                format!(
-                    "Your Helsebro code is {code}. It works for {CODE_MINUTES} minutes. This message cannot be answered. Questions: {support}."
-                ),
-            ),
-            "nn" => (
-                "Innloggingskode for Helsebro",
-                format!(
-                    "Koden din for Helsebro er {code}. Han gjeld i {CODE_MINUTES} minutt. Meldinga kan ikkje svarast på. Spørsmål: {support}."
-                ),
-            ),
-            _ => (
-                "Innloggingskode for Helsebro",
-                format!(
-                    "Koden din for Helsebro er {code}. Den gjelder i {CODE_MINUTES} minutter. Meldingen kan ikke besvares. Spørsmål: {support}."
-                ),
-            ),
+        let ctx = MessageContext {
+            code: Some(code.clone()),
+            ..self.patient_message_context().await?
         };
-        let Some(message) = patient_message(&patient, "followup_login_code", subject, body, now)
+        let Some(message) = patient_message(
+            &patient,
+            MessageKind::OneTimeCode,
+            &ctx,
+            "followup_login_code",
+            now,
+        )?
         else {
             return Ok(());
         };

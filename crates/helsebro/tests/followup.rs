@@ -527,6 +527,11 @@ async fn missing_reports_pauses_and_escalation_follow_the_clock() {
             .collect();
     assert_eq!(reminders.len(), 1);
     assert!(!reminders[0].1.to_lowercase().contains("spo2") && !reminders[0].1.contains("KOLS"));
+    assert!(
+        reminders[0].1.contains("/mine") && reminders[0].1.contains("oppgave"),
+        "the reminder is the notification text with a link to the patient app: {}",
+        reminders[0].1
+    );
 
     // 10:29 Oslo: still within grace. 10:31: missing.
     w.s.clock.advance(SignedDuration::from_mins(89));
@@ -659,13 +664,20 @@ async fn acknowledging_all_green_sends_the_patient_a_receipt() {
         app.acknowledge_all_green(&w.nurse_p, "test").await.unwrap(),
         0
     );
-    let receipts: Vec<String> =
-        sqlx::query("SELECT recipient FROM outbox WHERE kind = 'followup_receipt'")
+    let receipts: Vec<(String, String)> =
+        sqlx::query("SELECT recipient, body FROM outbox WHERE kind = 'followup_receipt'")
             .fetch_all(w.s.store.raw_pool())
             .await
             .unwrap()
             .iter()
-            .map(|r| r.get("recipient"))
+            .map(|r| (r.get("recipient"), r.get("body")))
             .collect();
-    assert_eq!(receipts, ["+4791234567"]);
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].0, "+4791234567");
+    assert!(
+        receipts[0].1.contains("har sett de siste målingene dine")
+            && receipts[0].1.contains("kan ikke besvares"),
+        "the receipt is the notification text, with the no-reply sentence: {}",
+        receipts[0].1
+    );
 }

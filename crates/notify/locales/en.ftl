@@ -53,6 +53,7 @@ sms-cancelled = { $sender }: Your video appointment on { $time } has been cancel
 sms-task-reminder = { $sender }: You have a task waiting in Helsebro. Open the link: { $link }
 sms-one-time-code = Helsebro: Your code is { $code }. It is valid for { $minutes } minutes. Do not give the code to anyone.
 sms-test = { $sender }: This is a test message from Helsebro. You do not need to do anything.
+sms-readings-seen = { $sender }: The follow-up service has seen your latest readings. You do not need to do anything.
 
 ## E-mail (plain text)
 
@@ -119,6 +120,12 @@ email-one-time-code-body =
 email-test-subject = Test message from Helsebro
 email-test-body =
     This is a test message from { $sender }. It shows that e-mail from Helsebro gets through.
+
+    You do not need to do anything.
+
+email-readings-seen-subject = Your readings have been seen
+email-readings-seen-body =
+    The follow-up service at { $sender } has seen your latest readings.
 
     You do not need to do anything.
 

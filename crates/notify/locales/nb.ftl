@@ -53,6 +53,7 @@ sms-cancelled = { $sender }: Videotimen din { $time } er avlyst.
 sms-task-reminder = { $sender }: Du har en oppgave som venter i Helsebro. Åpne lenken: { $link }
 sms-one-time-code = Helsebro: Koden din er { $code }. Den gjelder i { $minutes } minutter. Ikke gi koden til andre.
 sms-test = { $sender }: Dette er en testmelding fra Helsebro. Du trenger ikke gjøre noe.
+sms-readings-seen = { $sender }: Oppfølgingstjenesten har sett de siste målingene dine. Du trenger ikke gjøre noe.
 
 ## E-post (ren tekst)
 
@@ -119,6 +120,12 @@ email-one-time-code-body =
 email-test-subject = Testmelding fra Helsebro
 email-test-body =
     Dette er en testmelding fra { $sender }. Den viser at e-post fra Helsebro kommer fram.
+
+    Du trenger ikke gjøre noe.
+
+email-readings-seen-subject = Målingene dine er sett
+email-readings-seen-body =
+    Oppfølgingstjenesten hos { $sender } har sett de siste målingene dine.
 
     Du trenger ikke gjøre noe.
 

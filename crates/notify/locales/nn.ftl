@@ -53,6 +53,7 @@ sms-cancelled = { $sender }: Videotimen din { $time } er avlyst.
 sms-task-reminder = { $sender }: Du har ei oppgåve som ventar i Helsebro. Opne lenkja: { $link }
 sms-one-time-code = Helsebro: Koden din er { $code }. Koden gjeld i { $minutes } minutt. Ikkje gi koden til andre.
 sms-test = { $sender }: Dette er ei testmelding frå Helsebro. Du treng ikkje gjere noko.
+sms-readings-seen = { $sender }: Oppfølgingstenesta har sett dei siste målingane dine. Du treng ikkje gjere noko.
 
 ## E-post (rein tekst)
 
@@ -119,6 +120,12 @@ email-one-time-code-body =
 email-test-subject = Testmelding frå Helsebro
 email-test-body =
     Dette er ei testmelding frå { $sender }. Ho viser at e-post frå Helsebro kjem fram.
+
+    Du treng ikkje gjere noko.
+
+email-readings-seen-subject = Målingane dine er sette
+email-readings-seen-body =
+    Oppfølgingstenesta hos { $sender } har sett dei siste målingane dine.
 
     Du treng ikkje gjere noko.
 

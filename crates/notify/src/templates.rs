@@ -64,10 +64,13 @@ pub enum MessageKind {
     OneTimeCode,
     /// A test message an administrator sends to check that delivery works. Needs nothing more.
     Test,
+    /// Home follow-up: the follow-up centre has seen the patient's latest readings (the receipt
+    /// of "acknowledge all green"). Says nothing about the values. Needs nothing more.
+    ReadingsSeen,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 9] = [
         MessageKind::Invitation,
         MessageKind::ReminderTenDays,
         MessageKind::ReminderDayBefore,
@@ -76,6 +79,7 @@ impl MessageKind {
         MessageKind::TaskReminder,
         MessageKind::OneTimeCode,
         MessageKind::Test,
+        MessageKind::ReadingsSeen,
     ];
 
     /// The part of the Fluent message ids that names the kind.
@@ -89,6 +93,7 @@ impl MessageKind {
             MessageKind::TaskReminder => "task-reminder",
             MessageKind::OneTimeCode => "one-time-code",
             MessageKind::Test => "test",
+            MessageKind::ReadingsSeen => "readings-seen",
         }
     }
 
