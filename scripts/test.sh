@@ -4,8 +4,11 @@
 #   1. cargo fmt --check and clippy with warnings denied,
 #   2. every unit and integration test on SQLite (the notification tests use a real SMTP
 #      server, aiosmtpd, and Python's icalendar parser, both from PyPI),
-#   3. the integration suite again on a throwaway PostgreSQL server in a temporary folder,
-#   4. the browser tests (Chromium, axe-core) inside a loopback-only network namespace.
+#   3. Helsebro's FHIR output (every resource kind it builds) against the official FHIR R4
+#      JSON schema (an npm package),
+#   4. the integration suite again on a throwaway PostgreSQL server in a temporary folder,
+#   5. the browser tests (Chromium, axe-core) inside a loopback-only network namespace,
+#   6. a short run of the SFU benchmark harness.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,7 +55,13 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "unit and integration tests on SQLite"
 HELSEBRO_TEST_DB=sqlite run_tests --workspace 2>&1 | tally
 
-# ---- 3. the integration suite on PostgreSQL -----------------------------------------------
+# ---- 3. FHIR output against the R4 JSON schema --------------------------------------------
+step "FHIR R4 output against the official JSON schema"
+(cd crates/followup/fhir-schema && npm ci --no-audit --no-fund --loglevel=error)
+cargo run --locked -q -p helsebro-followup --example fhir-samples |
+  node crates/followup/fhir-schema/validate.mjs | tail -n 3 | tally
+
+# ---- 4. the integration suite on PostgreSQL -----------------------------------------------
 step "integration tests on PostgreSQL"
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pgdir=$(mktemp -d /tmp/helsebro-pg.XXXXXX)
@@ -72,12 +81,12 @@ HELSEBRO_TEST_DB=postgres run_tests -p helsebro 2>&1 | tally
 stop_pg
 trap - EXIT
 
-# ---- 4. browser tests ---------------------------------------------------------------------
+# ---- 5. browser tests ---------------------------------------------------------------------
 step "browser tests (Chromium in a loopback-only network namespace)"
 cargo build --locked -p helsebro
 bash scripts/browser-tests.sh 2>&1 | tally
 
-# ---- 5. the SFU benchmark harness, briefly ------------------------------------------------
+# ---- 6. the SFU benchmark harness, briefly ------------------------------------------------
 # A smoke run of scripts/bench-sfu.sh (raw relay, Janus, Helsebro): fails if the harness breaks,
 # asserts no timing. The real benchmark is `scripts/bench-sfu.sh` on its own.
 step "SFU benchmark harness (short run, no timing asserted)"
