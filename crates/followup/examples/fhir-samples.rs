@@ -1,14 +1,14 @@
 //! Prints a JSON array of sample FHIR resources as Helsebro produces them — every measurement kind
 //! triaged, device error, blood pressure, every questionnaire in every language with a response,
-//! a care plan, a flag, an OperationOutcome per kind of bad input, the CapabilityStatement and a
+//! a care plan, a flag, summary notes (DocumentReference), an OperationOutcome per kind of bad input, the CapabilityStatement and a
 //! searchset Bundle — for `fhir-schema/validate.mjs` to check against the official R4 JSON schema.
 
 use helsebro_followup::careplan::{Approval, PlanStep, SelfCarePlan};
-use helsebro_followup::catalogue::{MeasurementKind, Observation, Source, Value};
+use helsebro_followup::catalogue::{MeasurementKind, Metric, Observation, Source, Value};
 use helsebro_followup::fhir::{Resource, build, input};
 use helsebro_followup::triage::{Condition, PatientSettings, RuleSet};
 use helsebro_followup::worklist::ItemKind;
-use helsebro_followup::{Colour, Lang, questionnaire, triage, triage_response};
+use helsebro_followup::{Colour, Lang, notes, questionnaire, triage, triage_response};
 use jiff::Timestamp;
 use serde_json::{Value as Json, json};
 
@@ -103,12 +103,60 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             out.push(serde_json::to_value(e.to_operation_outcome())?);
         }
     }
+    // Summary notes (HF-10): one per alert and one per period.
+    let subject = notes::NoteSubject {
+        name: "Kari Nordmann".into(),
+        national_id: "15834100123".into(),
+    };
+    let alert = notes::AlertFacts {
+        kind: ItemKind::Red,
+        raised_at: at,
+        explanation: "Oksygenmetning 86 %, grense: under 88 % → rød".into(),
+        escalated_at: None,
+        acknowledged: Some(("Ola Haugen".into(), at)),
+        action: Some(("called".into(), "Ringte pasienten.".into(), at)),
+    };
+    let alert_note = build::document_reference(&build::NoteDocument {
+        id: "note-alert-1",
+        patient_id: "pat-1",
+        title: "Oppsummering av varsel",
+        text: &notes::alert_note(&subject, &alert, Lang::Nb),
+        lang: Lang::Nb,
+        created: at,
+        author: "Ola Haugen",
+        period: None,
+    });
+    out.push(serde_json::to_value(&alert_note)?);
+    let period = notes::PeriodFacts {
+        from: jiff::civil::date(2026, 3, 1),
+        to: jiff::civil::date(2026, 3, 31),
+        conditions: vec!["KOLS".into()],
+        metrics: notes::MetricSummary::of(Metric::OxygenSaturation, &[95.0, 86.0])
+            .into_iter()
+            .collect(),
+        alerts: vec![alert],
+        pauses: vec![],
+        measure_again: 0,
+    };
+    out.push(serde_json::to_value(build::document_reference(
+        &build::NoteDocument {
+            id: "note-period-1",
+            patient_id: "pat-1",
+            title: "Oppsummering for mars 2026",
+            text: &notes::period_note(&subject, &period, Lang::En),
+            lang: Lang::En,
+            created: at,
+            author: "Ola Haugen",
+            period: Some((at, at)),
+        },
+    ))?);
     let obs = Observation::manual(MeasurementKind::Pulse, at, 64.0);
     out.push(serde_json::to_value(build::searchset(
         "https://helsebro.example/fhir/r4",
         "https://helsebro.example/fhir/r4/Flag?patient=pat-1",
         vec![
             Resource::Flag(Box::new(flag)),
+            Resource::DocumentReference(Box::new(alert_note)),
             Resource::Observation(Box::new(build::observation(
                 &obs,
                 "o-9",

@@ -11,6 +11,7 @@
 //! - [`triage`](mod@triage): rules per condition and per patient — absolute limits, change from baseline,
 //!   trends, questionnaire bands — giving a colour with an explanation, or "measure again";
 //! - [`whatif`]: how many alerts a changed rule set would have raised over a history;
+//! - [`notes`]: summary notes per alert and per period for the patient record (HF-10);
 //! - [`worklist`]: the follow-up centre's order (red, yellow, missing reports) and escalation;
 //! - [`schedule`]: when tasks are due and which reports are missing, in Europe/Oslo, with pauses;
 //! - [`fhir`]: minimal FHIR R4 JSON types for the resources Helsebro serves, conversion from the
@@ -32,6 +33,7 @@ pub mod careplan;
 pub mod catalogue;
 pub mod colour;
 pub mod fhir;
+pub mod notes;
 pub mod questionnaire;
 pub mod schedule;
 pub mod text;

@@ -414,6 +414,57 @@ pub fn flag(id: &str, patient_id: &str, kind: ItemKind, raised_at: Timestamp, te
     }
 }
 
+/// A summary note (HF-10) as a DocumentReference: LOINC 11506-3 "Progress note", the text
+/// inline as UTF-8 plain text, made by `author` at `created`, about `period` when it covers
+/// one (a period note) rather than one alert.
+pub struct NoteDocument<'a> {
+    pub id: &'a str,
+    pub patient_id: &'a str,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub lang: Lang,
+    pub created: Timestamp,
+    pub author: &'a str,
+    pub period: Option<(Timestamp, Timestamp)>,
+}
+
+pub fn document_reference(note: &NoteDocument<'_>) -> DocumentReference {
+    use base64::Engine as _;
+    DocumentReference {
+        id: Some(note.id.to_owned()),
+        status: "current".into(),
+        doc_status: Some("final".into()),
+        kind: Some(CodeableConcept::coding(Coding::new(
+            LOINC,
+            "11506-3",
+            "Progress note",
+        ))),
+        subject: Reference::to("Patient", note.patient_id),
+        date: Some(instant(note.created)),
+        author: vec![Reference {
+            display: Some(note.author.to_owned()),
+            ..Reference::default()
+        }],
+        description: Some(note.title.to_owned()),
+        content: vec![DocumentContent {
+            attachment: Attachment {
+                content_type: "text/plain; charset=utf-8".into(),
+                language: Some(note.lang.tag().into()),
+                data: base64::engine::general_purpose::STANDARD.encode(note.text.as_bytes()),
+                title: Some(note.title.to_owned()),
+                creation: Some(instant(note.created)),
+            },
+        }],
+        context: note.period.map(|(start, end)| DocumentContext {
+            period: Some(Period {
+                start: Some(instant(start)),
+                end: Some(instant(end)),
+            }),
+        }),
+        ..DocumentReference::default()
+    }
+}
+
 /// What `/fhir/r4/metadata` answers. `base_url` is the server's `/fhir/r4` address.
 pub fn capability_statement(
     base_url: &str,
@@ -502,6 +553,12 @@ pub fn capability_statement(
                     &["read", "search-type"],
                     &[("patient", "reference"), ("status", "token")],
                 ),
+                resource(
+                    "DocumentReference",
+                    vec![],
+                    &["search-type"],
+                    &[("patient", "reference")],
+                ),
             ],
         }],
         ..CapabilityStatement::default()
@@ -518,6 +575,7 @@ impl Resource {
             Resource::QuestionnaireResponse(r) => ("QuestionnaireResponse", &r.id),
             Resource::CarePlan(r) => ("CarePlan", &r.id),
             Resource::Flag(r) => ("Flag", &r.id),
+            Resource::DocumentReference(r) => ("DocumentReference", &r.id),
             Resource::OperationOutcome(_) => return None,
         };
         id.as_deref().map(|id| (t, id))

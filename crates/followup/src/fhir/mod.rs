@@ -76,6 +76,7 @@ resource_type!(FlagType, "Flag");
 resource_type!(OperationOutcomeType, "OperationOutcome");
 resource_type!(CapabilityStatementType, "CapabilityStatement");
 resource_type!(BundleType, "Bundle");
+resource_type!(DocumentReferenceType, "DocumentReference");
 
 // ---------------------------------------------------------------------------------------------
 // Data types
@@ -608,6 +609,7 @@ pub enum Resource {
     QuestionnaireResponse(Box<QuestionnaireResponse>),
     CarePlan(Box<CarePlan>),
     Flag(Box<Flag>),
+    DocumentReference(Box<DocumentReference>),
     OperationOutcome(Box<OperationOutcome>),
 }
 
@@ -653,3 +655,57 @@ pub struct BundleSearch {
 
 #[cfg(test)]
 mod tests;
+
+/// A DocumentReference: a summary note (HF-10) for the patient's record, the text inline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentReference {
+    pub resource_type: DocumentReferenceType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `current | superseded | entered-in-error`.
+    pub status: String,
+    /// `preliminary | final | amended | entered-in-error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_status: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CodeableConcept>,
+    pub subject: Reference,
+    /// When the note was made (`instant`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub author: Vec<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub content: Vec<DocumentContent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<DocumentContext>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentContent {
+    pub attachment: Attachment,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+}
+
+/// An Attachment with its data inline (base64).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    pub content_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    pub data: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation: Option<String>,
+}

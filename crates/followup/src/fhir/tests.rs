@@ -676,3 +676,34 @@ fn care_plan_flag_capability_and_bundle() {
     let v = to_json(&p);
     assert_eq!(v["resourceType"], "Patient");
 }
+
+#[test]
+fn a_summary_note_is_a_document_reference_whose_data_is_the_text() {
+    use base64::Engine as _;
+    let at: Timestamp = "2027-01-15T08:00:00Z".parse().unwrap();
+    let text = "Oppsummering av varsel i digital hjemmeoppfølging\nPasient: Kari Nordmann\n";
+    let doc = build::document_reference(&build::NoteDocument {
+        id: "n-1",
+        patient_id: "p-1",
+        title: "Oppsummering av varsel",
+        text,
+        lang: Lang::Nb,
+        created: at,
+        author: "Ola Haugen",
+        period: Some((at, at)),
+    });
+    let json = serde_json::to_value(&doc).unwrap();
+    assert_eq!(json["resourceType"], "DocumentReference");
+    assert_eq!(json["status"], "current");
+    assert_eq!(json["type"]["coding"][0]["code"], "11506-3");
+    assert_eq!(json["subject"]["reference"], "Patient/p-1");
+    let attachment = &json["content"][0]["attachment"];
+    assert_eq!(attachment["contentType"], "text/plain; charset=utf-8");
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(attachment["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(String::from_utf8(data).unwrap(), text);
+    assert_eq!(json["context"]["period"]["start"], "2027-01-15T08:00:00Z");
+    let back: DocumentReference = serde_json::from_value(json).unwrap();
+    assert_eq!(back, doc);
+}
