@@ -224,7 +224,7 @@ fn system_audit(
     }
 }
 
-fn parse_conditions(json: &str) -> Vec<Condition> {
+pub(crate) fn parse_conditions(json: &str) -> Vec<Condition> {
     serde_json::from_str(json).unwrap_or_default()
 }
 

@@ -8,6 +8,7 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::TestServer;
 use helsebro_app::followup::SweepReport;
 use helsebro_app::followup::rules::Condition;
@@ -679,5 +680,165 @@ async fn acknowledging_all_green_sends_the_patient_a_receipt() {
             && receipts[0].1.contains("kan ikke besvares"),
         "the receipt is the notification text, with the no-reply sentence: {}",
         receipts[0].1
+    );
+}
+
+/// HF-10: the note of a documented alert and the note of a period, as text and as FHIR, for
+/// the care team only; bad periods refused; each note made is audit-logged.
+#[tokio::test]
+async fn summary_notes_per_alert_and_per_period_as_text_and_fhir() {
+    let w = world().await;
+    let pid = w.patient.to_string();
+    for (v, at) in [
+        (95.0, "2027-01-13T07:00:00Z"),
+        (94.0, "2027-01-14T07:00:00Z"),
+        (85.0, "2027-01-15T07:30:00Z"),
+    ] {
+        let (st, body) = post_fhir(
+            &w,
+            &w.nurse,
+            Some(&w.nurse_csrf),
+            None,
+            &spo2(&pid, v, "%", at),
+        )
+        .await;
+        assert_eq!(st, 201, "{body}");
+    }
+    let list = w.s.app.followup_worklist(&w.nurse_p, "test").await.unwrap();
+    let red = list.lines[0].alert.clone();
+    assert_eq!(red.kind, "red");
+    let access = access(&w).await;
+    w.s.app.acknowledge_alert(&access, red.id).await.unwrap();
+    w.s.app
+        .act_on_alert(
+            &access,
+            red.id,
+            "called",
+            "Ringte pasienten. Måler igjen i kveld.",
+        )
+        .await
+        .unwrap();
+
+    // The alert's note, as text.
+    let url =
+        w.s.url(&format!("/followup/patients/{pid}/alerts/{}/note", red.id));
+    let res = w.nurse.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    for part in [
+        "Oppsummering av varsel i digital hjemmeoppfølging",
+        "Pasient: Ola Nordmann",
+        "Rødt varsel: varslet 15.01.2027 09:00",
+        "spo2.below.red",
+        "Kvittert: ",
+        "Tiltak: Ringte pasienten (15.01.2027 09:00)",
+        "Måler igjen i kveld.",
+    ] {
+        assert!(text.contains(part), "{part:?} not in:\n{text}");
+    }
+    // As FHIR: a DocumentReference whose data is the same text.
+    let res = w
+        .nurse
+        .get(format!("{url}?format=fhir"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    assert_eq!(doc["resourceType"], "DocumentReference");
+    assert_eq!(doc["subject"]["reference"], format!("Patient/{pid}"));
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(doc["content"][0]["attachment"]["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(String::from_utf8(data).unwrap(), text);
+    // And in a FHIR search for the patient's notes.
+    let bundle: Value = w
+        .nurse
+        .get(w.s.url(&format!("/fhir/r4/DocumentReference?patient={pid}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bundle["total"], 1, "{bundle}");
+    assert_eq!(
+        bundle["entry"][0]["resource"]["id"],
+        format!("alert-{}", red.id)
+    );
+
+    // The period note: three readings, one red alert and what was done.
+    let page = w
+        .nurse
+        .get(w.s.url(&format!(
+            "/followup/patients/{pid}/notes?from=2027-01-01&to=2027-01-15&format=text"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let text = page.text().await.unwrap();
+    for part in [
+        "Periode: 01.01.2027–15.01.2027",
+        "Følges opp for: KOLS",
+        "- Oksygenmetning: 3 målinger, laveste 85 %, median 94 %, høyeste 95 %, siste 85 %",
+        "1 røde, 0 gule, 0 manglende rapporter",
+        "Tiltak: Ringte pasienten",
+    ] {
+        assert!(text.contains(part), "{part:?} not in:\n{text}");
+    }
+    let html = w
+        .nurse
+        .get(w.s.url(&format!("/followup/patients/{pid}/notes")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(html.status(), 200);
+    assert!(html.text().await.unwrap().contains("id=\"note-text\""));
+
+    // Bad periods and formats are refused.
+    for (query, status) in [
+        ("from=2027-01-15&to=2027-01-01", 422),
+        ("from=2025-01-01&to=2027-01-15", 422),
+        ("from=1.1.2027", 422),
+        ("from=2027-02-01&to=2027-02-02", 422),
+        ("format=pdf", 422),
+    ] {
+        let res = w
+            .nurse
+            .get(w.s.url(&format!("/followup/patients/{pid}/notes?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{query}");
+    }
+
+    // Outside the care team: 403, for the pages and for FHIR.
+    for path in [
+        format!("/followup/patients/{pid}/notes"),
+        format!("/followup/patients/{pid}/alerts/{}/note", red.id),
+        format!("/fhir/r4/DocumentReference?patient={pid}"),
+    ] {
+        let res = w.other.get(w.s.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+    }
+
+    // Each note made is in the audit log.
+    let notes: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'followup.note_written' AND outcome = 'success'",
+    )
+    .fetch_one(w.s.store.raw_pool())
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(
+        notes, 5,
+        "alert text, alert FHIR, search, period text, period page"
     );
 }

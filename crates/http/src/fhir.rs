@@ -1,5 +1,6 @@
 //! FHIR R4 at `/fhir/r4` (IO-2, HF-6): the CapabilityStatement, Observation create and search,
-//! Patient read and Flag search for open alerts. `application/fhir+json` in and out; every
+//! Patient read, Flag search for open alerts and DocumentReference search for the summary notes of
+//! documented alerts. `application/fhir+json` in and out; every
 //! refusal is an OperationOutcome with a 4xx.
 //!
 //! Who may call: a staff session on the patient's care team (reads and writes go through
@@ -36,6 +37,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/fhir/r4/Patient/{id}", get(read_patient))
         .route("/fhir/r4/Flag", get(search_flags))
+        .route(
+            "/fhir/r4/DocumentReference",
+            get(search_document_references),
+        )
 }
 
 fn fhir_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
@@ -309,6 +314,40 @@ async fn search_flags(
                     flags
                         .into_iter()
                         .map(|f| Resource::Flag(Box::new(f)))
+                        .collect(),
+                ),
+            )
+        }
+        Err(e) => outcome(&e),
+    }
+}
+
+/// `GET /fhir/r4/DocumentReference?patient=`: the summary note of each documented alert
+/// (HF-10), for the patient record.
+async fn search_document_references(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let access = access(&state, &ctx, q.get("patient")).await?;
+        state.app.fhir_document_references(&access).await
+    }
+    .await;
+    match result {
+        Ok(docs) => {
+            let self_url = format!(
+                "{}/DocumentReference?patient={}",
+                base_url(&state),
+                q.get("patient").map_or("", |s| s.as_str())
+            );
+            fhir_json(
+                StatusCode::OK,
+                &build::searchset(
+                    &base_url(&state),
+                    &self_url,
+                    docs.into_iter()
+                        .map(|d| Resource::DocumentReference(Box::new(d)))
                         .collect(),
                 ),
             )

@@ -12,6 +12,7 @@
 mod api;
 mod error;
 mod fhir;
+mod followup_note_pages;
 mod followup_pages;
 mod metrics;
 mod pages;
@@ -47,6 +48,7 @@ pub fn router(app: App) -> Router {
         .merge(api_router)
         .merge(fhir::router())
         .merge(followup_pages::router())
+        .merge(followup_note_pages::router())
         .route("/api/openapi.json", get(api::openapi_json))
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz))

@@ -9,7 +9,7 @@ use crate::triage::{
     Amount, BaselineSource, Condition, Detail, Evaluation, Origin, ResponseTriage, Status, Test,
 };
 
-fn condition_name(c: Condition) -> Text {
+pub(crate) fn condition_name(c: Condition) -> Text {
     match c {
         Condition::Copd => Text::new("KOLS", "KOLS", "COPD"),
         Condition::HeartFailure => Text::new("hjertesvikt", "hjartesvikt", "heart failure"),

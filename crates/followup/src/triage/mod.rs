@@ -56,6 +56,11 @@ impl Condition {
         Condition::Hypertension,
         Condition::MentalHealth,
     ];
+
+    /// The condition's name in running text ("KOLS", "hjertesvikt").
+    pub fn name(self) -> crate::text::Text {
+        explain::condition_name(self)
+    }
 }
 
 /// An amount of change: in the metric's own unit, or in percent of the baseline.

@@ -89,3 +89,16 @@ mine-result-red = The reading is outside your limits. Follow your plan, and call
 mine-result-yellow = The reading is a little outside your limits. The follow-up service will look at it.
 mine-result-green = Thank you! The reading is saved and within your limits.
 mine-result-again = The reading does not look right. Please measure again.
+
+## Summary notes for the patient record (HF-10)
+fu-notes-title = Summary for the patient record
+fu-notes-link = Summary for the patient record
+fu-notes-back = Back to follow-up
+fu-notes-period = Period
+fu-notes-from = From date
+fu-notes-to = To date
+fu-notes-show = Show summary
+fu-notes-intro = Copy the text into the patient record, or download it as text or as FHIR.
+fu-notes-download-text = Download as text
+fu-notes-download-fhir = Download as FHIR (DocumentReference)
+fu-alert-note = Note for the record

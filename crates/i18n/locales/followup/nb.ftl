@@ -89,3 +89,16 @@ mine-result-red = Målingen er utenfor grensene dine. Følg planen din, og ring 
 mine-result-yellow = Målingen er litt utenfor grensene dine. Oppfølgingstjenesten ser på den.
 mine-result-green = Takk! Målingen er lagret og er innenfor grensene dine.
 mine-result-again = Målingen ser ikke riktig ut. Mål en gang til.
+
+## Oppsummeringsnotater til journalen (HF-10)
+fu-notes-title = Oppsummering til journalen
+fu-notes-link = Oppsummering til journalen
+fu-notes-back = Tilbake til oppfølgingen
+fu-notes-period = Periode
+fu-notes-from = Fra dato
+fu-notes-to = Til dato
+fu-notes-show = Vis oppsummering
+fu-notes-intro = Teksten kan kopieres inn i journalen, eller lastes ned som tekst eller som FHIR.
+fu-notes-download-text = Last ned som tekst
+fu-notes-download-fhir = Last ned som FHIR (DocumentReference)
+fu-alert-note = Notat til journalen

@@ -89,3 +89,16 @@ mine-result-red = Målinga er utanfor grensene dine. Følg planen din, og ring o
 mine-result-yellow = Målinga er litt utanfor grensene dine. Oppfølgingstenesta ser på ho.
 mine-result-green = Takk! Målinga er lagra og er innanfor grensene dine.
 mine-result-again = Målinga ser ikkje riktig ut. Mål ein gong til.
+
+## Oppsummeringsnotat til journalen (HF-10)
+fu-notes-title = Oppsummering til journalen
+fu-notes-link = Oppsummering til journalen
+fu-notes-back = Tilbake til oppfølginga
+fu-notes-period = Periode
+fu-notes-from = Frå dato
+fu-notes-to = Til dato
+fu-notes-show = Vis oppsummering
+fu-notes-intro = Teksten kan kopierast inn i journalen, eller lastast ned som tekst eller som FHIR.
+fu-notes-download-text = Last ned som tekst
+fu-notes-download-fhir = Last ned som FHIR (DocumentReference)
+fu-alert-note = Notat til journalen
