@@ -102,6 +102,12 @@ describe('home follow-up in the browser', () => {
       await act.locator('textarea').fill('Ringte Kari; hun følger egenbehandlingsplanen og måler igjen i kveld.');
       await act.locator('button[type="submit"]').click();
       await nurse.waitForURL((u) => u.searchParams.get('done') === 'saved');
+      // The summary for the record (HF-10) says what was done.
+      await nurse.goto(`${kari}/notes`);
+      const note = await nurse.locator('#note-text').innerText();
+      assert.match(note, /Ringte pasienten/);
+      assert.match(note, /Kari Nordmann/);
+      await checkPage(nurse, 'followup-notes');
       await nurse.goto(`${base}/followup`);
       const after = await worklist(nurse);
       assert.ok(
