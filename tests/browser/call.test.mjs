@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, login, saveArtifacts, startServer } from './server.mjs';
+import { lastOutboxCode, launchBrowser, login, saveArtifacts, startServer } from './server.mjs';
 
 const DEADLINE_MS = 30_000;
 
@@ -120,17 +120,6 @@ async function book(page, base, invitees) {
   return { id, links };
 }
 
-/** The newest one-time code the development outbox holds (the SMS the guest would get). */
-function lastCode(dataDir) {
-  const py = `
-import sqlite3, sys, re
-db = sqlite3.connect(sys.argv[1])
-row = db.execute("SELECT body FROM outbox WHERE kind = 'one-time-code' ORDER BY created_at DESC LIMIT 1").fetchone()
-print(re.search(r'\\b(\\d{6})\\b', row[0]).group(1) if row else '')
-`;
-  return execFileSync('python3', ['-c', py, path.join(dataDir, 'helsebro.sqlite3')], { encoding: 'utf8' }).trim();
-}
-
 /** A guest opens the link, passes the self-test, gives a name and knocks. */
 async function knock(page, link, name, expectVerdict = 'verdict-ok', verifyWith = null) {
   await page.goto(link);
@@ -144,7 +133,7 @@ async function knock(page, link, name, expectVerdict = 'verdict-ok', verifyWith 
   if (verifyWith) {
     await page.locator('button.request-code').click();
     await page.locator('form.code-entry:not([hidden])').waitFor({ timeout: DEADLINE_MS });
-    const code = await waitFor('the one-time code in the outbox', () => lastCode(verifyWith), (c) => /^\d{6}$/.test(c));
+    const code = await waitFor('the one-time code in the outbox', () => lastOutboxCode(verifyWith, 'one-time-code'), (c) => /^\d{6}$/.test(c));
     await page.fill('input.code', code);
     await page.locator('form.code-entry button[type="submit"]').click();
     await page.locator('.verified:not([hidden])').waitFor({ timeout: DEADLINE_MS });

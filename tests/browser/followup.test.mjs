@@ -8,24 +8,11 @@
 // (yellow) and John Smith (green, followed up by sykepleier only).
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkPage } from './axe.mjs';
-import { launchBrowser, login, message, saveArtifacts, startServer } from './server.mjs';
+import { lastOutboxCode, launchBrowser, login, message, saveArtifacts, startServer } from './server.mjs';
 
 const DEADLINE_MS = 20_000;
-
-/** The newest login code the development outbox holds for the patient app. */
-function lastPatientCode(dataDir) {
-  const py = `
-import sqlite3, sys, re
-db = sqlite3.connect(sys.argv[1])
-row = db.execute("SELECT body FROM outbox WHERE kind = 'followup_login_code' ORDER BY created_at DESC LIMIT 1").fetchone()
-print(re.search(r'\\b(\\d{6})\\b', row[0]).group(1) if row else '')
-`;
-  return execFileSync('python3', ['-c', py, path.join(dataDir, 'helsebro.sqlite3')], { encoding: 'utf8' }).trim();
-}
 
 /** The phone number the demo printed for a follow-up patient. */
 function demoPhone(server, name) {
@@ -133,7 +120,7 @@ describe('home follow-up in the browser', () => {
       let code = '';
       const until = Date.now() + DEADLINE_MS;
       while (!/^\d{6}$/.test(code) && Date.now() < until) {
-        code = lastPatientCode(server.dataDir);
+        code = lastOutboxCode(server.dataDir, 'followup_login_code');
         if (!code) await new Promise((r) => setTimeout(r, 200));
       }
       assert.match(code, /^\d{6}$/, 'the login code is in the outbox');

@@ -4,7 +4,7 @@
 // Run the tests through scripts/browser-tests.sh: it puts them in a loopback-only network
 // namespace, so Chromium's WebRTC can reach nothing but 127.0.0.1.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -299,6 +299,21 @@ export function message(lang, key) {
     if (line) return line.slice(line.indexOf('=') + 1).trim();
   }
   throw new Error(`${key} is in no ${lang}.ftl`);
+}
+
+/**
+ * The six-digit code in the newest development-outbox message of `kind` (the SMS the person
+ * would get), or '' when there is none yet.
+ */
+export function lastOutboxCode(dataDir, kind) {
+  const py = `
+import sqlite3, sys, re
+db = sqlite3.connect(sys.argv[1])
+row = db.execute("SELECT body FROM outbox WHERE kind = ? ORDER BY created_at DESC LIMIT 1", (sys.argv[2],)).fetchone()
+m = re.search(r'\\b(\\d{6})\\b', row[0]) if row else None
+print(m.group(1) if m else '')
+`;
+  return execFileSync('python3', ['-c', py, path.join(dataDir, 'helsebro.sqlite3'), kind], { encoding: 'utf8' }).trim();
 }
 
 /** Saves a screenshot and the HTML of `page` under tests/browser/artifacts (git-ignored). */

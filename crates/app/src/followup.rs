@@ -82,20 +82,24 @@ pub fn lang_of(l: Language) -> Lang {
     }
 }
 
+/// A stored value as the rules see it: blood pressure has two numbers, the rest one.
+fn value_of(kind: MeasurementKind, value1: f64, value2: Option<f64>) -> Value {
+    match (kind, value2) {
+        (MeasurementKind::BloodPressure, Some(d)) => Value::BloodPressure {
+            systolic: value1,
+            diastolic: d,
+        },
+        _ => Value::Single(value1),
+    }
+}
+
 /// A stored reading as the rules see it.
 pub fn observation_of(r: &Reading) -> Option<Observation> {
     let kind = kind_from_code(&r.kind)?;
-    let value = match (kind, r.value2) {
-        (MeasurementKind::BloodPressure, Some(d)) => Value::BloodPressure {
-            systolic: r.value1,
-            diastolic: d,
-        },
-        _ => Value::Single(r.value1),
-    };
     Some(Observation {
         kind,
         at: r.effective_at,
-        value,
+        value: value_of(kind, r.value1, r.value2),
         device_error: r.device_error,
         source: r.device_id.clone().map_or(Source::Manual, Source::Device),
     })
@@ -286,17 +290,10 @@ impl App {
             .into_iter()
             .filter_map(|r| {
                 let kind = kind_from_code(&r.kind)?;
-                let value = match (kind, r.value2) {
-                    (MeasurementKind::BloodPressure, Some(d)) => Value::BloodPressure {
-                        systolic: r.value1,
-                        diastolic: d,
-                    },
-                    _ => Value::Single(r.value1),
-                };
                 Some(Observation {
                     kind,
                     at: r.effective_at,
-                    value,
+                    value: value_of(kind, r.value1, r.value2),
                     device_error: false,
                     source: Source::Manual,
                 })
@@ -1189,7 +1186,8 @@ impl App {
     }
 }
 
-fn item_kind(code: &str) -> Option<ItemKind> {
+/// The work-list kind of a stored alert kind.
+pub(crate) fn item_kind(code: &str) -> Option<ItemKind> {
     match code {
         "red" => Some(ItemKind::Red),
         "yellow" => Some(ItemKind::Yellow),

@@ -5,7 +5,7 @@
 use crate::App;
 use crate::access::PatientAccess;
 use crate::error::{AppError, Result};
-use crate::followup::{kind_from_code, observation_of, parse_conditions};
+use crate::followup::{item_kind, kind_from_code, observation_of, parse_conditions};
 use helsebro_domain::AuditAction;
 use helsebro_followup::fhir::DocumentReference;
 use helsebro_followup::fhir::build::{self, NoteDocument};
@@ -27,15 +27,6 @@ pub struct SummaryNote {
     pub title: String,
     pub text: String,
     pub document: DocumentReference,
-}
-
-fn item_kind(code: &str) -> Option<ItemKind> {
-    match code {
-        "red" => Some(ItemKind::Red),
-        "yellow" => Some(ItemKind::Yellow),
-        "missing_report" => Some(ItemKind::MissingReport),
-        _ => None,
-    }
 }
 
 fn facts_of(a: &Alert) -> Option<AlertFacts> {

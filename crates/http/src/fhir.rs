@@ -55,6 +55,23 @@ fn fhir_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     }
 }
 
+/// A search's answer: a `searchset` Bundle of the matches, or the error as an OperationOutcome.
+/// `search` is what follows `/fhir/r4/`, as the client asked (`Flag?patient=…`).
+fn searchset_response(
+    state: &AppState,
+    search: &str,
+    result: Result<Vec<Resource>, AppError>,
+) -> Response {
+    match result {
+        Ok(matches) => {
+            let base = base_url(state);
+            let self_url = format!("{base}/{search}");
+            fhir_json(StatusCode::OK, &build::searchset(&base, &self_url, matches))
+        }
+        Err(e) => outcome(&e),
+    }
+}
+
 /// An OperationOutcome for an app error.
 fn outcome(e: &AppError) -> Response {
     let (status, _) = status_and_code(e);
@@ -251,26 +268,15 @@ async fn search_observations(
             .await
     }
     .await;
-    match result {
-        Ok(list) => {
-            let self_url = format!(
-                "{}/Observation?{}",
-                base_url(&state),
-                uri.query().unwrap_or("")
-            );
-            fhir_json(
-                StatusCode::OK,
-                &build::searchset(
-                    &base_url(&state),
-                    &self_url,
-                    list.into_iter()
-                        .map(|o| Resource::Observation(Box::new(o)))
-                        .collect(),
-                ),
-            )
-        }
-        Err(e) => outcome(&e),
-    }
+    searchset_response(
+        &state,
+        &format!("Observation?{}", uri.query().unwrap_or("")),
+        result.map(|list| {
+            list.into_iter()
+                .map(|o| Resource::Observation(Box::new(o)))
+                .collect()
+        }),
+    )
 }
 
 async fn read_patient(
@@ -299,27 +305,19 @@ async fn search_flags(
         state.app.fhir_flags(&access).await
     }
     .await;
-    match result {
-        Ok(flags) => {
-            let self_url = format!(
-                "{}/Flag?patient={}",
-                base_url(&state),
-                q.get("patient").map_or("", |s| s.as_str())
-            );
-            fhir_json(
-                StatusCode::OK,
-                &build::searchset(
-                    &base_url(&state),
-                    &self_url,
-                    flags
-                        .into_iter()
-                        .map(|f| Resource::Flag(Box::new(f)))
-                        .collect(),
-                ),
-            )
-        }
-        Err(e) => outcome(&e),
-    }
+    searchset_response(
+        &state,
+        &format!(
+            "Flag?patient={}",
+            q.get("patient").map_or("", |s| s.as_str())
+        ),
+        result.map(|flags| {
+            flags
+                .into_iter()
+                .map(|f| Resource::Flag(Box::new(f)))
+                .collect()
+        }),
+    )
 }
 
 /// `GET /fhir/r4/DocumentReference?patient=`: the summary note of each documented alert
@@ -334,24 +332,16 @@ async fn search_document_references(
         state.app.fhir_document_references(&access).await
     }
     .await;
-    match result {
-        Ok(docs) => {
-            let self_url = format!(
-                "{}/DocumentReference?patient={}",
-                base_url(&state),
-                q.get("patient").map_or("", |s| s.as_str())
-            );
-            fhir_json(
-                StatusCode::OK,
-                &build::searchset(
-                    &base_url(&state),
-                    &self_url,
-                    docs.into_iter()
-                        .map(|d| Resource::DocumentReference(Box::new(d)))
-                        .collect(),
-                ),
-            )
-        }
-        Err(e) => outcome(&e),
-    }
+    searchset_response(
+        &state,
+        &format!(
+            "DocumentReference?patient={}",
+            q.get("patient").map_or("", |s| s.as_str())
+        ),
+        result.map(|docs| {
+            docs.into_iter()
+                .map(|d| Resource::DocumentReference(Box::new(d)))
+                .collect()
+        }),
+    )
 }
