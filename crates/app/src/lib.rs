@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod followup;
 pub mod followup_notes;
+pub mod followup_referrals;
 pub mod jobs;
 pub mod notifications;
 pub mod patient_app;
@@ -39,6 +40,9 @@ pub mod types {
         Appointment, AppointmentHost, AuditFilter, CareTeamMember, EmergencyGrant, Invitation,
         NoticeSettings, Organisation, OutboxChannel, OutboxMessage, Patient, PatientSummary,
         SessionStage, StaffChange, Unit, UnitKind,
+    };
+    pub use helsebro_store::{
+        AssessmentLine, Criterion, Ending, EquipmentItem, Referral, ServiceCounts, ServiceUse,
     };
 }
 

@@ -6,6 +6,8 @@
 //! - `session`: one middleware that resolves the login session, the language and the CSRF
 //!   check for every request, and the extractors handlers use to prove who is calling.
 //! - `security`: headers on every response (CSP without any external origin, HSTS, …).
+//! - `followup_referral_pages`: referrals and inclusion, the baseline of service use and the
+//!   end of home follow-up (HF-1, HF-2, HF-11).
 //! - `fhir`: FHIR R4 at `/fhir/r4` for home follow-up (Observation, Patient, Flag, metadata).
 //! - `metrics`: Prometheus text at `/metrics`; `/healthz` and `/readyz` for orchestrators.
 
@@ -14,6 +16,7 @@ mod error;
 mod fhir;
 mod followup_note_pages;
 mod followup_pages;
+mod followup_referral_pages;
 mod metrics;
 mod pages;
 mod security;
@@ -49,6 +52,7 @@ pub fn router(app: App) -> Router {
         .merge(fhir::router())
         .merge(followup_pages::router())
         .merge(followup_note_pages::router())
+        .merge(followup_referral_pages::router())
         .route("/api/openapi.json", get(api::openapi_json))
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz))

@@ -218,6 +218,32 @@ fn enrolment_from(r: &AnyRow) -> Result<Enrolment> {
     })
 }
 
+/// Enrols a patient inside the caller's transaction (or changes the conditions of one already
+/// enrolled, making them active again; after an ended follow-up the sweep starts afresh from
+/// now, so the gap raises no missing reports). Used by [`Store::enrol_followup`] and by accepting a
+/// referral, which enrols in the same transaction as its decision.
+pub(crate) async fn enrol_in(
+    conn: &mut sqlx::AnyConnection,
+    patient_id: Uuid,
+    conditions_json: &str,
+    by: Uuid,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO followup_enrolments (patient_id, conditions, status, status_reason, enrolled_by, enrolled_at, updated_at, swept_until) \
+         VALUES ($1, $2, 'active', '', $3, $4, $4, $4) \
+         ON CONFLICT (patient_id) DO UPDATE SET conditions = $2, status = 'active', status_reason = '', updated_at = $4, \
+         swept_until = CASE WHEN followup_enrolments.status = 'ended' THEN $4 ELSE followup_enrolments.swept_until END",
+    )
+    .bind(patient_id.to_string())
+    .bind(conditions_json)
+    .bind(by.to_string())
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     // ---- enrolment, pauses ------------------------------------------------------------
 
@@ -231,17 +257,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO followup_enrolments (patient_id, conditions, status, status_reason, enrolled_by, enrolled_at, updated_at, swept_until) \
-             VALUES ($1, $2, 'active', '', $3, $4, $4, $4) \
-             ON CONFLICT (patient_id) DO UPDATE SET conditions = $2, status = 'active', status_reason = '', updated_at = $4",
-        )
-        .bind(patient_id.to_string())
-        .bind(conditions_json)
-        .bind(by.to_string())
-        .bind(ms(now))
-        .execute(&mut *tx)
-        .await?;
+        enrol_in(&mut tx, patient_id, conditions_json, by, now).await?;
         append_in(&mut tx, audit, now).await?;
         tx.commit().await?;
         Ok(())
@@ -694,10 +710,12 @@ impl Store {
         rows.iter().map(|r| alert_from(r, false)).collect()
     }
 
-    /// Every unacknowledged, not yet escalated alert (for the escalation sweep).
+    /// Every unacknowledged, not yet escalated alert of a patient still in follow-up (for the
+    /// escalation sweep; an ended follow-up escalates nothing).
     pub async fn followup_unescalated(&self) -> Result<Vec<Alert>> {
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM followup_alerts a \
+             JOIN followup_enrolments e ON e.patient_id = a.patient_id AND e.status <> 'ended' \
              WHERE a.acknowledged_at IS NULL AND a.escalated_at IS NULL"
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;

@@ -11,6 +11,7 @@ mod audit;
 mod calendar;
 mod calls;
 mod followup;
+mod followup_referrals;
 mod jobs;
 mod org;
 mod outbox;
@@ -27,6 +28,10 @@ pub use calls::CallQuality;
 pub use followup::{
     AdjustmentRecord, Alert, DeviceToken, Enrolment, LoginCode, NewMissingReport, NewReading,
     PauseRecord, Reading, Stored,
+};
+pub use followup_referrals::{
+    Acceptance, AssessmentLine, Criterion, Ending, EquipmentItem, NewEnding, NewReferral, Referral,
+    ServiceCounts, ServiceUse,
 };
 pub use jobs::{Job, JobKind, NewJob};
 pub use org::{NoticeSettings, Organisation, Unit, UnitKind};
