@@ -15,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod followup;
+pub mod followup_plans;
 pub mod jobs;
 pub mod notifications;
 pub mod patient_app;

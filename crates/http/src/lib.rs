@@ -6,13 +6,16 @@
 //! - `session`: one middleware that resolves the login session, the language and the CSRF
 //!   check for every request, and the extractors handlers use to prove who is calling.
 //! - `security`: headers on every response (CSP without any external origin, HSTS, …).
-//! - `fhir`: FHIR R4 at `/fhir/r4` for home follow-up (Observation, Patient, Flag, metadata).
+//! - `fhir`: FHIR R4 at `/fhir/r4` for home follow-up (Observation, Patient, Flag, metadata);
+//!   `fhir_care`: Questionnaire, QuestionnaireResponse and CarePlan.
 //! - `metrics`: Prometheus text at `/metrics`; `/healthz` and `/readyz` for orchestrators.
 
 mod api;
 mod error;
 mod fhir;
+mod fhir_care;
 mod followup_pages;
+mod followup_plan_pages;
 mod metrics;
 mod pages;
 mod security;
@@ -47,6 +50,8 @@ pub fn router(app: App) -> Router {
         .merge(api_router)
         .merge(fhir::router())
         .merge(followup_pages::router())
+        .merge(followup_plan_pages::router())
+        .merge(fhir_care::router())
         .route("/api/openapi.json", get(api::openapi_json))
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz))

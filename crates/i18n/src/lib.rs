@@ -14,7 +14,9 @@ const SOURCES: [(Language, &str); 3] = [
         concat!(
             include_str!("../locales/nb.ftl"),
             "\n",
-            include_str!("../locales/followup/nb.ftl")
+            include_str!("../locales/followup/nb.ftl"),
+            "\n",
+            include_str!("../locales/plans/nb.ftl")
         ),
     ),
     (
@@ -22,7 +24,9 @@ const SOURCES: [(Language, &str); 3] = [
         concat!(
             include_str!("../locales/nn.ftl"),
             "\n",
-            include_str!("../locales/followup/nn.ftl")
+            include_str!("../locales/followup/nn.ftl"),
+            "\n",
+            include_str!("../locales/plans/nn.ftl")
         ),
     ),
     (
@@ -30,7 +34,9 @@ const SOURCES: [(Language, &str); 3] = [
         concat!(
             include_str!("../locales/en.ftl"),
             "\n",
-            include_str!("../locales/followup/en.ftl")
+            include_str!("../locales/followup/en.ftl"),
+            "\n",
+            include_str!("../locales/plans/en.ftl")
         ),
     ),
 ];

@@ -11,6 +11,7 @@ mod audit;
 mod calendar;
 mod calls;
 mod followup;
+mod followup_plans;
 mod jobs;
 mod org;
 mod outbox;
@@ -28,6 +29,7 @@ pub use followup::{
     AdjustmentRecord, Alert, DeviceToken, Enrolment, LoginCode, NewMissingReport, NewReading,
     PauseRecord, Reading, Stored,
 };
+pub use followup_plans::{NewPlan, NewResponse, PlanRecord, ResponseRecord};
 pub use jobs::{Job, JobKind, NewJob};
 pub use org::{NoticeSettings, Organisation, Unit, UnitKind};
 pub use outbox::{NewMessage, OutboxChannel, OutboxMessage};
