@@ -256,7 +256,7 @@ fn explain(outcome: &Outcome<'_>) -> String {
 impl App {
     // ---- loading ----------------------------------------------------------------------
 
-    async fn enrolment_of(&self, patient_id: Uuid) -> Result<Enrolment> {
+    pub(crate) async fn enrolment_of(&self, patient_id: Uuid) -> Result<Enrolment> {
         match self.store().followup_enrolment(patient_id).await? {
             Some(e) if e.status != "ended" => Ok(e),
             _ => Err(AppError::invalid(
@@ -266,7 +266,11 @@ impl App {
         }
     }
 
-    async fn rules_of(&self, patient_id: Uuid, conditions: &[Condition]) -> Result<RuleSet> {
+    pub(crate) async fn rules_of(
+        &self,
+        patient_id: Uuid,
+        conditions: &[Condition],
+    ) -> Result<RuleSet> {
         let mut settings = PatientSettings::default();
         for a in self.store().followup_adjustments(patient_id).await? {
             if let Ok(adj) = serde_json::from_str::<Adjustment>(&a.adjustment) {

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod followup;
 pub mod followup_notes;
+pub mod followup_plans;
 pub mod followup_referrals;
 pub mod jobs;
 pub mod notifications;

@@ -234,6 +234,9 @@ impl App {
             )
             .await?;
         let today = helsebro_followup::time::local_date(now);
+        let responses = store
+            .followup_responses(pid, now - SignedDuration::from_hours(48), 200)
+            .await?;
         let mut tasks = Vec::new();
         for (_, sj) in store.followup_schedules(pid).await? {
             let Ok(s) = serde_json::from_str::<TaskSchedule>(&sj) else {
@@ -250,7 +253,9 @@ impl App {
                         && r.colour.is_some()
                         && o.done_by(r.effective_at)
                 }),
-                Task::Questionnaire(_) => false,
+                Task::Questionnaire(id) => responses
+                    .iter()
+                    .any(|r| r.questionnaire == *id && o.done_by(r.authored_at)),
             };
             tasks.push(TodayTask {
                 task: s.task.clone(),

@@ -43,7 +43,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn fhir_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn fhir_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (
             status,
@@ -73,7 +73,7 @@ fn searchset_response(
 }
 
 /// An OperationOutcome for an app error.
-fn outcome(e: &AppError) -> Response {
+pub(crate) fn outcome(e: &AppError) -> Response {
     let (status, _) = status_and_code(e);
     let code = match status {
         StatusCode::UNAUTHORIZED => "login",
@@ -104,14 +104,14 @@ fn outcome(e: &AppError) -> Response {
     res
 }
 
-fn staff_of(ctx: &RequestCtx) -> Result<&StaffPrincipal, AppError> {
+pub(crate) fn staff_of(ctx: &RequestCtx) -> Result<&StaffPrincipal, AppError> {
     match &ctx.session {
         Some(s) if s.stage == SessionStage::Full => Ok(&s.principal),
         _ => Err(AppError::Unauthenticated),
     }
 }
 
-fn base_url(state: &AppState) -> String {
+pub(crate) fn base_url(state: &AppState) -> String {
     format!("{}/fhir/r4", state.app.config().base_url())
 }
 
@@ -192,7 +192,7 @@ fn patient_param(v: &str) -> Option<Uuid> {
     Uuid::parse_str(v.strip_prefix("Patient/").unwrap_or(v)).ok()
 }
 
-async fn access(
+pub(crate) async fn access(
     state: &AppState,
     ctx: &RequestCtx,
     patient: Option<&String>,

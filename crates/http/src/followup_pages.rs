@@ -412,6 +412,8 @@ struct PatientPage {
     new_token: Option<String>,
     preview: Option<String>,
     emergency: bool,
+    plan_status: String,
+    responses: Vec<crate::followup_plan_pages::ResponseRow>,
 }
 
 const CONDITIONS: [(&str, Condition); 5] = [
@@ -452,6 +454,7 @@ async fn show_patient(
     let record = state.app.patient_record(access).await?;
     let fu = state.app.followup_record(access, 90).await?;
     let l = Layout::new(state, ctx, tkey("fu-patient-title")).await;
+    let summary = crate::followup_plan_pages::plan_summary(state, access, &l).await?;
     let lang = lang_of(helsebro_domain::Language::parse(l.lang).unwrap_or_default());
     let enrolled = fu.enrolment.as_ref().is_some_and(|e| e.status != "ended");
     let charts = charts(&fu.readings, enrolled.then_some(&fu.rules), &l);
@@ -556,6 +559,8 @@ async fn show_patient(
         new_token,
         preview,
         emergency: access.is_emergency(),
+        plan_status: summary.status,
+        responses: summary.responses,
         l,
     })
 }
@@ -854,6 +859,8 @@ pub struct TaskRow {
     pub text: String,
     pub due: String,
     pub done: bool,
+    /// Where to do it (a questionnaire's page).
+    pub href: Option<String>,
 }
 
 pub struct EntryField {
@@ -876,6 +883,7 @@ struct HomePage {
     charts: Vec<Chart>,
     paused: bool,
     result: Option<(String, String)>,
+    plan: Option<crate::followup_plan_pages::VersionView>,
 }
 
 async fn patient_home(
@@ -897,6 +905,8 @@ async fn show_home(
 ) -> Result<Response, PageError> {
     let home = state.app.patient_home(me).await?;
     let l = Layout::new(state, ctx, tkey("mine-title")).await;
+    let plan = crate::followup_plan_pages::mine_plan(state, me, &l).await?;
+    let result = result.or_else(|| crate::followup_plan_pages::answered_message(&ctx.path, &l));
     let lang = lang_of(ctx.lang);
     let mut kinds: Vec<MeasurementKind> = home
         .tasks
@@ -929,13 +939,17 @@ async fn show_home(
     let tasks = home
         .tasks
         .iter()
-        .map(|t| TaskRow {
-            text: match &t.task {
-                Task::Measurement(k) => kind_name(*k, lang),
-                Task::Questionnaire(q) => q.clone(),
-            },
-            due: oslo(t.due_at),
-            done: t.done,
+        .map(|t| {
+            let (text, href) = match &t.task {
+                Task::Measurement(k) => (kind_name(*k, lang), None),
+                Task::Questionnaire(q) => crate::followup_plan_pages::questionnaire_task(q, lang),
+            };
+            TaskRow {
+                text,
+                due: oslo(t.due_at),
+                done: t.done,
+                href,
+            }
         })
         .collect();
     render(&HomePage {
@@ -945,6 +959,7 @@ async fn show_home(
         charts: charts(&home.readings, None, &l),
         paused: home.paused,
         result,
+        plan,
         l,
     })
 }

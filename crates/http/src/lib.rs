@@ -8,14 +8,19 @@
 //! - `security`: headers on every response (CSP without any external origin, HSTS, …).
 //! - `followup_referral_pages`: referrals and inclusion, the baseline of service use and the
 //!   end of home follow-up (HF-1, HF-2, HF-11).
-//! - `fhir`: FHIR R4 at `/fhir/r4` for home follow-up (Observation, Patient, Flag, metadata).
+//! - `followup_note_pages`: summary notes for the patient record per alert and per period (HF-10).
+//! - `fhir`: FHIR R4 at `/fhir/r4` for home follow-up (Observation, Patient, Flag,
+//!   DocumentReference, metadata);
+//!   `fhir_care`: Questionnaire, QuestionnaireResponse and CarePlan.
 //! - `metrics`: Prometheus text at `/metrics`; `/healthz` and `/readyz` for orchestrators.
 
 mod api;
 mod error;
 mod fhir;
+mod fhir_care;
 mod followup_note_pages;
 mod followup_pages;
+mod followup_plan_pages;
 mod followup_referral_pages;
 mod metrics;
 mod pages;
@@ -53,6 +58,8 @@ pub fn router(app: App) -> Router {
         .merge(followup_pages::router())
         .merge(followup_note_pages::router())
         .merge(followup_referral_pages::router())
+        .merge(followup_plan_pages::router())
+        .merge(fhir_care::router())
         .route("/api/openapi.json", get(api::openapi_json))
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz))

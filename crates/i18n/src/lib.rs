@@ -16,7 +16,9 @@ const SOURCES: [(Language, &str); 3] = [
             "\n",
             include_str!("../locales/followup/nb.ftl"),
             "\n",
-            include_str!("../locales/referrals/nb.ftl")
+            include_str!("../locales/referrals/nb.ftl"),
+            "\n",
+            include_str!("../locales/plans/nb.ftl")
         ),
     ),
     (
@@ -26,7 +28,9 @@ const SOURCES: [(Language, &str); 3] = [
             "\n",
             include_str!("../locales/followup/nn.ftl"),
             "\n",
-            include_str!("../locales/referrals/nn.ftl")
+            include_str!("../locales/referrals/nn.ftl"),
+            "\n",
+            include_str!("../locales/plans/nn.ftl")
         ),
     ),
     (
@@ -36,7 +40,9 @@ const SOURCES: [(Language, &str); 3] = [
             "\n",
             include_str!("../locales/followup/en.ftl"),
             "\n",
-            include_str!("../locales/referrals/en.ftl")
+            include_str!("../locales/referrals/en.ftl"),
+            "\n",
+            include_str!("../locales/plans/en.ftl")
         ),
     ),
 ];

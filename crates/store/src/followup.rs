@@ -111,6 +111,8 @@ pub struct Alert {
     /// `red`, `yellow` or `missing_report`.
     pub kind: String,
     pub observation_id: Option<Uuid>,
+    /// The questionnaire response that raised it (red or yellow answers).
+    pub questionnaire_response_id: Option<Uuid>,
     pub explanation: String,
     pub raised_at: Timestamp,
     pub escalated_at: Option<Timestamp>,
@@ -163,7 +165,8 @@ const READING_COLUMNS: &str = "id, patient_id, kind, loinc, value1, value2, unit
     device_error, device_id, entered_via, received_at, colour, explanation, reviewed_at";
 
 const ALERT_COLUMNS: &str = "a.id, a.patient_id, a.kind, a.observation_id, a.explanation, a.raised_at, \
-    a.escalated_at, a.acknowledged_by_label, a.acknowledged_at, a.action, a.note, a.acted_at";
+    a.escalated_at, a.acknowledged_by_label, a.acknowledged_at, a.action, a.note, a.acted_at, \
+    a.questionnaire_response_id";
 
 fn reading_from(r: &AnyRow) -> Result<Reading> {
     Ok(Reading {
@@ -196,6 +199,7 @@ fn alert_from(r: &AnyRow, with_name: bool) -> Result<Alert> {
         },
         kind: r.try_get("kind")?,
         observation_id: opt_uuid(r.try_get("observation_id")?)?,
+        questionnaire_response_id: opt_uuid(r.try_get("questionnaire_response_id")?)?,
         explanation: r.try_get("explanation")?,
         raised_at: ts(r.try_get("raised_at")?)?,
         escalated_at: opt_ts(r.try_get("escalated_at")?)?,

@@ -11,6 +11,7 @@ mod audit;
 mod calendar;
 mod calls;
 mod followup;
+mod followup_plans;
 mod followup_referrals;
 mod jobs;
 mod org;
@@ -29,6 +30,7 @@ pub use followup::{
     AdjustmentRecord, Alert, DeviceToken, Enrolment, LoginCode, NewMissingReport, NewReading,
     PauseRecord, Reading, Stored,
 };
+pub use followup_plans::{NewPlan, NewResponse, PlanRecord, ResponseRecord};
 pub use followup_referrals::{
     Acceptance, AssessmentLine, Criterion, Ending, EquipmentItem, NewEnding, NewReferral, Referral,
     ServiceCounts, ServiceUse,
