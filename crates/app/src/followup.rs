@@ -19,7 +19,7 @@ use crate::secrets::{random_token, token_hash};
 use helsebro_domain::{AuditAction, AuditOutcome, Language, Permission};
 use helsebro_followup::fhir::input::{IdempotencyKey, InputError, check_observation};
 use helsebro_followup::fhir::{self as fhir, build};
-use helsebro_followup::schedule::{Pause, TaskSchedule, missing_reports, reminder_at};
+use helsebro_followup::schedule::{Pause, Task, TaskSchedule, missing_reports, reminder_at};
 use helsebro_followup::triage::{Adjustment, History, Outcome, PatientSettings, RuleSet};
 use helsebro_followup::whatif::{WhatIf, what_if};
 use helsebro_followup::worklist::{Escalation, EscalationPolicy, ItemKind, WorkItem, order};
@@ -1106,29 +1106,39 @@ impl App {
                 let Ok(schedule) = serde_json::from_str::<TaskSchedule>(&sj) else {
                     continue;
                 };
-                let helsebro_followup::schedule::Task::Measurement(kind) = schedule.task.clone()
-                else {
-                    // Questionnaires are not answered in the app yet; no missing reports for them.
-                    continue;
+                let since = after - SignedDuration::from_hours(72);
+                // When the task was done: a real reading of the kind, or a response to the
+                // questionnaire.
+                let (what, done): (String, Vec<Timestamp>) = match &schedule.task {
+                    Task::Measurement(kind) => (
+                        kind.name().get(Lang::Nb).to_lowercase(),
+                        store
+                            .followup_readings(pid, Some(kind_code(*kind)), since, now)
+                            .await?
+                            .iter()
+                            .filter(|r| !r.device_error)
+                            .map(|r| r.effective_at)
+                            .collect(),
+                    ),
+                    Task::Questionnaire(id) => (
+                        helsebro_followup::questionnaire::by_id(id).map_or_else(
+                            || format!("svar på skjemaet {id}"),
+                            |q| format!("svar på «{}»", q.title.get(Lang::Nb)),
+                        ),
+                        store
+                            .followup_responses(pid, since, 1000)
+                            .await?
+                            .iter()
+                            .filter(|r| &r.questionnaire == id)
+                            .map(|r| r.authored_at)
+                            .collect(),
+                    ),
                 };
-                let done: Vec<Timestamp> = store
-                    .followup_readings(
-                        pid,
-                        Some(kind_code(kind)),
-                        after - SignedDuration::from_hours(72),
-                        now,
-                    )
-                    .await?
-                    .iter()
-                    .filter(|r| !r.device_error)
-                    .map(|r| r.effective_at)
-                    .collect();
                 for o in missing_reports(&schedule, &done, &pauses, after, now) {
                     missing.push(NewMissingReport {
                         occurrence_key: format!("{pid}:{}", o.key()),
                         explanation: format!(
-                            "Ingen {} innen fristen {}.",
-                            kind.name().get(Lang::Nb).to_lowercase(),
+                            "Ingen {what} innen fristen {}.",
                             o.deadline
                                 .to_zoned(helsebro_followup::time::oslo().clone())
                                 .strftime("%d.%m. %H:%M")

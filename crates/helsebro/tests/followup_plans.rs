@@ -927,3 +927,55 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// HF-9 for questionnaires: a daily questionnaire not answered by its deadline raises one
+/// missing report naming the questionnaire; answered in time, none.
+#[tokio::test]
+async fn an_unanswered_questionnaire_raises_a_missing_report() {
+    let w = world().await;
+    let app = &w.s.app;
+    let me = helsebro_app::patient_app::PatientSelf {
+        patient_id: w.patient,
+        name: "Pasient".into(),
+        language: helsebro_domain::Language::Nb,
+    };
+    let answers: Vec<(String, String)> = helsebro_app::followup::rules::questionnaire::by_id(COPD)
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| (i.link_id.to_owned(), i.options[0].code.to_owned()))
+        .collect();
+    // Day 1 (15 January): the COPD questionnaire is answered at 09:00, SpO2 is not measured.
+    app.patient_answer_questionnaire(&me, COPD, &answers, "test")
+        .await
+        .unwrap();
+    w.s.clock.advance(jiff::SignedDuration::from_hours(3));
+    app.followup_sweep().await.unwrap();
+    let missing = |w: &World| {
+        let pool = w.s.store.raw_pool().clone();
+        async move {
+            sqlx::query(
+                "SELECT explanation FROM followup_alerts WHERE kind = 'missing_report' ORDER BY raised_at, explanation",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>("explanation"))
+            .collect::<Vec<String>>()
+        }
+    };
+    let day1 = missing(&w).await;
+    assert_eq!(day1.len(), 1, "only the SpO2 is missing: {day1:?}");
+    assert!(day1[0].contains("oksygenmetning"), "{day1:?}");
+    // Day 2: nothing answered or measured.
+    w.s.clock.advance(jiff::SignedDuration::from_hours(24));
+    app.followup_sweep().await.unwrap();
+    let day2 = missing(&w).await;
+    assert_eq!(day2.len(), 3, "{day2:?}");
+    assert!(
+        day2.iter()
+            .any(|e| e.contains("svar på «") && e.contains("16.01.")),
+        "the questionnaire's missing report names it: {day2:?}"
+    );
+}

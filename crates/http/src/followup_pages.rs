@@ -399,6 +399,8 @@ struct PatientPage {
     l: Layout,
     patient_id: String,
     patient_name: String,
+    /// Questionnaires that can be put on the plan, weekly: id and title.
+    questionnaires: Vec<(&'static str, &'static str)>,
     enrolled: bool,
     status: String,
     status_reason: String,
@@ -522,6 +524,10 @@ async fn show_patient(
         })
         .collect();
     render(&PatientPage {
+        questionnaires: helsebro_app::followup::rules::questionnaire::ALL
+            .iter()
+            .map(|q| (q.id, q.title.get(lang)))
+            .collect(),
         patient_id: access.patient_id().to_string(),
         patient_name: record.patient.name.clone(),
         enrolled,
@@ -579,6 +585,7 @@ fn back(patient_id: Uuid) -> Response {
 struct EnrolForm {
     conditions: Vec<String>,
     daily: Vec<String>,
+    weekly_questionnaires: Vec<String>,
     due_by: String,
 }
 
@@ -587,12 +594,14 @@ fn enrol_form(body: &[u8]) -> EnrolForm {
     let mut f = EnrolForm {
         conditions: Vec::new(),
         daily: Vec::new(),
+        weekly_questionnaires: Vec::new(),
         due_by: String::new(),
     };
     for (k, v) in form_urlencoded::parse(body) {
         match k.as_ref() {
             "conditions" => f.conditions.push(v.into_owned()),
             "daily" => f.daily.push(v.into_owned()),
+            "weekly_questionnaires" => f.weekly_questionnaires.push(v.into_owned()),
             "due_by" => f.due_by = v.into_owned(),
             _ => {}
         }
@@ -619,7 +628,7 @@ async fn enrol(
             .map_err(|_| AppError::invalid("due_by", "write the time as HH:MM"))?
     };
     let today = helsebro_app::followup::rules::time::local_date(state.app.now());
-    let plan: Vec<TaskSchedule> = f
+    let mut plan: Vec<TaskSchedule> = f
         .daily
         .iter()
         .filter_map(|k| kind_from_code(k))
@@ -632,6 +641,21 @@ async fn enrol(
             ends: None,
         })
         .collect();
+    // Questionnaires once a week, on the weekday follow-up starts.
+    for id in &f.weekly_questionnaires {
+        let q = helsebro_app::followup::rules::questionnaire::by_id(id)
+            .ok_or_else(|| AppError::invalid("weekly_questionnaires", "unknown questionnaire"))?;
+        plan.push(TaskSchedule {
+            task: Task::Questionnaire(q.id.to_owned()),
+            recurrence: Recurrence::Weekly {
+                days: vec![today.weekday()],
+            },
+            due_by,
+            grace: SignedDuration::from_hours(2),
+            starts: today,
+            ends: None,
+        });
+    }
     state
         .app
         .enrol_followup(&access, &conditions, &plan)

@@ -24,6 +24,7 @@ fu-condition-heart-failure = Heart failure
 fu-condition-diabetes = Diabetes
 fu-condition-hypertension = High blood pressure
 fu-condition-mental-health = Mental health
+fu-weekly-questionnaires = Questionnaires every week (on the weekday follow-up starts)
 fu-daily = Daily measurements
 fu-pulse = Pulse
 fu-blood-pressure = Blood pressure

@@ -24,6 +24,7 @@ fu-condition-heart-failure = Hjertesvikt
 fu-condition-diabetes = Diabetes
 fu-condition-hypertension = Høyt blodtrykk
 fu-condition-mental-health = Psykisk helse
+fu-weekly-questionnaires = Skjema hver uke (samme ukedag som oppstart)
 fu-daily = Daglige målinger
 fu-pulse = Puls
 fu-blood-pressure = Blodtrykk

@@ -24,6 +24,7 @@ fu-condition-heart-failure = Hjartesvikt
 fu-condition-diabetes = Diabetes
 fu-condition-hypertension = Høgt blodtrykk
 fu-condition-mental-health = Psykisk helse
+fu-weekly-questionnaires = Skjema kvar veke (same vekedag som oppstart)
 fu-daily = Daglege målingar
 fu-pulse = Puls
 fu-blood-pressure = Blodtrykk
