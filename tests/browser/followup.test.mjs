@@ -33,6 +33,27 @@ async function worklist(page) {
   );
 }
 
+/** Logs a patient in to the patient app with the code sent to their phone; lands on /mine. */
+async function patientLogin(page, base, server, name) {
+  await page.goto(`${base}/mine`);
+  await page.waitForURL((u) => u.pathname.startsWith('/mine'));
+  await page.locator('#contact').waitFor();
+  await page.fill('#contact', demoPhone(server, name));
+  await page.locator('form[action="/mine/login"] button[type="submit"]').click();
+  await page.locator('#code').waitFor({ timeout: DEADLINE_MS });
+  let code = '';
+  const until = Date.now() + DEADLINE_MS;
+  while (!/^\d{6}$/.test(code) && Date.now() < until) {
+    code = lastOutboxCode(server.dataDir, 'followup_login_code');
+    if (!code) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.match(code, /^\d{6}$/, 'the login code is in the outbox');
+  await page.fill('#code', code);
+  await page.locator('form[action="/mine/code"] button[type="submit"]').click();
+  await page.waitForURL((u) => u.pathname === '/mine');
+  assert.match(await page.locator('h1').innerText(), new RegExp(name));
+}
+
 describe('home follow-up in the browser', () => {
   let server;
   let browser;
@@ -40,6 +61,7 @@ describe('home follow-up in the browser', () => {
   const contexts = [];
   let nurse;
   let johnPage; // John's follow-up page, as the nurse found it
+  let kariPage; // Kari's follow-up page
 
   async function newPage() {
     const context = await browser.newContext({ locale: 'nb-NO' });
@@ -78,6 +100,7 @@ describe('home follow-up in the browser', () => {
 
       // Kari's page: acknowledge and document, as the nurse would after calling her.
       const kari = `${base}${rows[0].href}`;
+      kariPage = kari;
       await nurse.goto(kari);
       await nurse.locator('section[data-kind="red"]').first().waitFor();
       await checkPage(nurse, 'followup-patient');
@@ -111,23 +134,9 @@ describe('home follow-up in the browser', () => {
     const patient = await newPage();
     try {
       await patient.goto(`${base}/mine`);
-      await patient.waitForURL((u) => u.pathname.startsWith('/mine'));
       await patient.locator('#contact').waitFor();
       await checkPage(patient, 'mine-login');
-      await patient.fill('#contact', demoPhone(server, 'John Smith'));
-      await patient.locator('form[action="/mine/login"] button[type="submit"]').click();
-      await patient.locator('#code').waitFor({ timeout: DEADLINE_MS });
-      let code = '';
-      const until = Date.now() + DEADLINE_MS;
-      while (!/^\d{6}$/.test(code) && Date.now() < until) {
-        code = lastOutboxCode(server.dataDir, 'followup_login_code');
-        if (!code) await new Promise((r) => setTimeout(r, 200));
-      }
-      assert.match(code, /^\d{6}$/, 'the login code is in the outbox');
-      await patient.fill('#code', code);
-      await patient.locator('form[action="/mine/code"] button[type="submit"]').click();
-      await patient.waitForURL((u) => u.pathname === '/mine');
-      assert.match(await patient.locator('h1').innerText(), /John Smith/);
+      await patientLogin(patient, base, server, 'John Smith');
       await checkPage(patient, 'mine-home');
 
       // SpO2 84 % is red for a COPD patient.
@@ -174,6 +183,52 @@ describe('home follow-up in the browser', () => {
       await saveArtifacts(nurse, 'followup-nurse-john');
       throw err;
     }
+  });
+
+  test('Kari sees her approved plan with the red step marked, and answers her COPD questionnaire', async () => {
+    const kari = await newPage();
+    try {
+      await patientLogin(kari, base, server, 'Kari Nordmann');
+      const now = kari.locator('#my-plan li.plan-step.current');
+      assert.equal(await now.count(), 1, 'one step is marked as the one that applies now');
+      assert.match(await now.getAttribute('class'), /plan-red/, "today's SpO2 of 86 % makes it the red step");
+      assert.match(await now.innerText(), /Ring oppfølgingstjenesten nå/);
+      await kari.locator('a[href^="/mine/questionnaires/"]').first().click();
+      await kari.waitForURL((u) => u.pathname.startsWith('/mine/questionnaires/'));
+      await checkPage(kari, 'mine-questionnaire');
+      // Sending without answering: the page says which questions are missing, nothing is stored.
+      await kari.locator('form[action^="/mine/questionnaires/"]').evaluate((f) => f.setAttribute('novalidate', ''));
+      await kari.locator('form[action^="/mine/questionnaires/"] button[type="submit"]').click();
+      await kari.locator('#answer-errors').waitFor({ timeout: DEADLINE_MS });
+      await checkPage(kari, 'mine-questionnaire-errors');
+      // The first option of every question.
+      for (const fieldset of await kari.locator('form[action^="/mine/questionnaires/"] fieldset').all()) {
+        await fieldset.locator('input[type="radio"]').first().check();
+      }
+      await kari.locator('form[action^="/mine/questionnaires/"] button[type="submit"]').click();
+      await kari.waitForURL((u) => u.pathname === '/mine');
+      assert.match(await kari.locator('[role="status"]').first().innerText(), /Takk/);
+    } catch (err) {
+      await saveArtifacts(kari, 'followup-kari');
+      throw err;
+    }
+  });
+
+  test("the nurse's pages for the plan, referrals, service use and ending pass axe", async () => {
+    assert.ok(nurse && kariPage, "the nurse is logged in and found Kari's page");
+    for (const [suffix, name] of [
+      ['/plan', 'followup-plan'],
+      ['/referrals', 'followup-referrals-patient'],
+      ['/service-use', 'followup-service-use'],
+      ['/end', 'followup-end'],
+    ]) {
+      const res = await nurse.goto(`${kariPage}${suffix}`);
+      assert.equal(res.status(), 200, `${suffix}`);
+      await checkPage(nurse, name);
+    }
+    const res = await nurse.goto(`${base}/followup/referrals`);
+    assert.equal(res.status(), 200);
+    await checkPage(nurse, 'followup-referrals');
   });
 
   test("a clinician outside the care team gets 403 on the patient's follow-up page", async () => {

@@ -9,9 +9,12 @@ use crate::admin::StaffInput;
 use crate::appointments::{BookingInput, InviteeInput};
 use crate::auth::hash_password;
 use crate::error::Result;
+use crate::followup::rules::questionnaire::COPD_SYMPTOMS;
 use crate::followup::rules::schedule::{Recurrence, Task, TaskSchedule};
 use crate::followup::rules::time::{at_local, local_date};
-use crate::followup::rules::{Condition, MeasurementKind, Observation};
+use crate::followup::rules::{Colour, Condition, MeasurementKind, Observation};
+use crate::followup_plans::PlanEntry;
+use crate::followup_referrals::ReferralInput;
 use crate::secrets::readable_password;
 use crate::{App, Purpose};
 use helsebro_domain::appointment::{CallPolicy, InviteeRole};
@@ -256,15 +259,7 @@ impl App {
         let Some(patient_id) = self.store().patient_id_by_national_id(&nid).await? else {
             return Ok(None);
         };
-        let principal = crate::StaffPrincipal {
-            id: lege.id,
-            username: "demo".into(),
-            display_name: lege.display_name.clone(),
-            roles: lege.roles.clone(),
-            language: None,
-            csrf_token: String::new(),
-            session_hash: String::new(),
-        };
+        let principal = demo_principal(&lege);
         let invitee = InviteeInput {
             role: InviteeRole::Patient,
             display_name: name.into(),
@@ -303,6 +298,19 @@ impl App {
         };
         let booked = self.book_appointment(&principal, &input, "local").await?;
         Ok(booked.links.into_iter().next().map(|l| l.link))
+    }
+}
+
+/// A staff member as the demo loader acts for them.
+fn demo_principal(s: &helsebro_store::Staff) -> crate::StaffPrincipal {
+    crate::StaffPrincipal {
+        id: s.id,
+        username: "demo".into(),
+        display_name: s.display_name.clone(),
+        roles: s.roles.clone(),
+        language: None,
+        csrf_token: String::new(),
+        session_hash: String::new(),
     }
 }
 
@@ -360,15 +368,7 @@ impl App {
         let Some(nurse) = self.store().staff_by_username("sykepleier").await? else {
             return Ok(Vec::new());
         };
-        let principal = crate::StaffPrincipal {
-            id: nurse.id,
-            username: "demo".into(),
-            display_name: nurse.display_name.clone(),
-            roles: nurse.roles.clone(),
-            language: None,
-            csrf_token: String::new(),
-            session_hash: String::new(),
-        };
+        let principal = demo_principal(&nurse);
         let now = self.now();
         let today = local_date(now);
         let mut out = Vec::new();
@@ -390,7 +390,7 @@ impl App {
             let access = self
                 .authorize_patient(&principal, pid, Purpose::Change, "local")
                 .await?;
-            let plan: Vec<TaskSchedule> = daily
+            let mut plan: Vec<TaskSchedule> = daily
                 .iter()
                 .map(|k| TaskSchedule {
                     task: Task::Measurement(*k),
@@ -401,6 +401,19 @@ impl App {
                     ends: None,
                 })
                 .collect();
+            // The COPD symptom check once a week, starting today.
+            if conditions.contains(&Condition::Copd) {
+                plan.push(TaskSchedule {
+                    task: Task::Questionnaire(COPD_SYMPTOMS.id.to_owned()),
+                    recurrence: Recurrence::Weekly {
+                        days: vec![today.weekday()],
+                    },
+                    due_by: jiff::civil::time(18, 0, 0, 0),
+                    grace: jiff::SignedDuration::from_hours(2),
+                    starts: today,
+                    ends: None,
+                });
+            }
             self.enrol_followup(&access, conditions, &plan).await?;
             let mut readings = Vec::new();
             for day in (1..=21).rev() {
@@ -418,8 +431,112 @@ impl App {
                 readings.push(Observation::manual(*k, at, *v));
             }
             self.ingest_batch(pid, readings, "demo").await?;
+            if index == 0 {
+                self.load_demo_plan(pid).await?;
+            }
         }
+        self.load_demo_referral().await?;
         Ok(out)
+    }
+
+    /// Kari's self-care plan for COPD, made by the nurse and approved by her GP (`lege`).
+    async fn load_demo_plan(&self, pid: uuid::Uuid) -> Result<()> {
+        let (Some(nurse), Some(gp)) = (
+            self.store().staff_by_username("sykepleier").await?,
+            self.store().staff_by_username("lege").await?,
+        ) else {
+            return Ok(());
+        };
+        let step = |colour, what: &str, medication: &str, contact: &str| PlanEntry {
+            condition: Condition::Copd,
+            colour,
+            what_to_do: what.into(),
+            medication: medication.into(),
+            contact: contact.into(),
+        };
+        let entries = vec![
+            step(
+                Colour::Green,
+                "Fortsett som vanlig. Gå en tur hver dag hvis du orker.",
+                "",
+                "Ingen, hvis du har det som vanlig.",
+            ),
+            step(
+                Colour::Yellow,
+                "Bruk leppepust og ta det med ro. Mål igjen om to timer.",
+                "Ta ekstra doser av den blå inhalatoren, inntil fire ganger i døgnet.",
+                "Ring oppfølgingstjenesten på dagtid.",
+            ),
+            step(
+                Colour::Red,
+                "Sett deg godt til rette og bruk leppepust.",
+                "Start kurpakken med kortison og antibiotika som legen har skrevet ut.",
+                "Ring oppfølgingstjenesten nå, og legevakt 116 117 på kveld og natt. Ring 113 hvis du blir svært tungpustet.",
+            ),
+        ];
+        let access = self
+            .authorize_patient(&demo_principal(&nurse), pid, Purpose::Change, "local")
+            .await?;
+        let (plan_id, _) = self.save_followup_plan(&access, entries).await?;
+        let access = self
+            .authorize_patient(&demo_principal(&gp), pid, Purpose::Change, "local")
+            .await?;
+        self.approve_followup_plan(&access, plan_id).await
+    }
+
+    /// One inclusion and one exclusion criterion, and a referral from the GP for Astrid Lunde
+    /// waiting for assessment (once).
+    async fn load_demo_referral(&self) -> Result<()> {
+        let (Some(leder), Some(gp)) = (
+            self.store().staff_by_username("leder").await?,
+            self.store().staff_by_username("lege").await?,
+        ) else {
+            return Ok(());
+        };
+        let (_, birth, _, _) = DEMO_PATIENTS[2];
+        let Some(nid) = synthetic_national_id(birth, 2) else {
+            return Ok(());
+        };
+        let Some(pid) = self.store().patient_id_by_national_id(&nid).await? else {
+            return Ok(());
+        };
+        let owner = demo_principal(&leder);
+        if self.followup_criteria_admin(&owner).await?.is_empty() {
+            self.add_followup_criterion(
+                &owner,
+                None,
+                "inclusion",
+                "Kan måle selv eller med hjelp hjemme",
+                "local",
+            )
+            .await?;
+            self.add_followup_criterion(
+                &owner,
+                None,
+                "exclusion",
+                "Bor på institusjon med døgnbemanning",
+                "local",
+            )
+            .await?;
+        }
+        let access = self
+            .authorize_patient(&demo_principal(&gp), pid, Purpose::Change, "local")
+            .await?;
+        if self.inclusion_record(&access).await?.referrals.is_empty() {
+            self.register_referral(
+                &access,
+                &ReferralInput {
+                    source_kind: "gp".into(),
+                    referrer_name: "Ingrid Berg".into(),
+                    referrer_org: "Fjordvik legesenter".into(),
+                    conditions: vec![Condition::HeartFailure],
+                    reason: "Hjertesvikt med to innleggelser siste halvår. Ønsker tett oppfølging av vekt og symptomer hjemme.".into(),
+                    received_on: local_date(self.now()).to_string(),
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 }
 

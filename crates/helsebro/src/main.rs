@@ -277,6 +277,9 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
             for (name, phone) in &followed {
                 println!("    {name:<16} phone {phone}");
             }
+            println!(
+                "  Kari has a self-care plan approved by lege and a weekly COPD questionnaire; a referral for Astrid Lunde waits for assessment (/followup/referrals, as lege)."
+            );
         }
     }
     if !config.public_url.is_empty() {
