@@ -179,6 +179,11 @@ describe('home follow-up in the browser', () => {
         new RegExp(message('nb', 'fu-acknowledged-by')),
         'the row shows who acknowledged it',
       );
+      // "Video call" as the action: a room with an invitation to the patient, from his page.
+      await nurse.goto(johnPage);
+      await nurse.locator('#video-call button[type="submit"]').click();
+      await nurse.waitForURL((u) => u.pathname.startsWith('/calls/'), { timeout: DEADLINE_MS });
+      assert.match(await nurse.locator('main').innerText(), /John Smith/, 'the room invites John');
     } catch (err) {
       await saveArtifacts(nurse, 'followup-nurse-john');
       throw err;

@@ -399,6 +399,9 @@ struct PatientPage {
     l: Layout,
     patient_id: String,
     patient_name: String,
+    /// Where the video-call invitation goes (HF-8's "video call" action).
+    patient_phone: String,
+    patient_email: String,
     /// Questionnaires that can be put on the plan, weekly: id and title.
     questionnaires: Vec<(&'static str, &'static str)>,
     enrolled: bool,
@@ -530,6 +533,8 @@ async fn show_patient(
             .collect(),
         patient_id: access.patient_id().to_string(),
         patient_name: record.patient.name.clone(),
+        patient_phone: record.patient.phone.clone().unwrap_or_default(),
+        patient_email: record.patient.email.clone().unwrap_or_default(),
         enrolled,
         status: fu
             .enrolment

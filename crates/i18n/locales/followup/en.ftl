@@ -103,3 +103,5 @@ fu-notes-intro = Copy the text into the patient record, or download it as text o
 fu-notes-download-text = Download as text
 fu-notes-download-fhir = Download as FHIR (DocumentReference)
 fu-alert-note = Note for the record
+fu-video-call = Start a video call with the patient
+fu-video-call-hint = The patient gets the link by SMS or e-mail.

@@ -103,3 +103,5 @@ fu-notes-intro = Teksten kan kopierast inn i journalen, eller lastast ned som te
 fu-notes-download-text = Last ned som tekst
 fu-notes-download-fhir = Last ned som FHIR (DocumentReference)
 fu-alert-note = Notat til journalen
+fu-video-call = Start videosamtale med pasienten
+fu-video-call-hint = Pasienten får lenkja på SMS eller e-post.
