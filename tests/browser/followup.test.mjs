@@ -85,7 +85,9 @@ describe('home follow-up in the browser', () => {
     nurse = await newPage();
     try {
       await login(nurse, base, 'sykepleier');
-      await nurse.goto(`${base}/followup`);
+      // The menu leads to the follow-up work list.
+      await nurse.locator('nav.main-nav a[href="/followup"]').click();
+      await nurse.waitForURL((u) => u.pathname === '/followup');
       const rows = await worklist(nurse);
       assert.ok(rows.length >= 2, `the demo work list has alerts: ${JSON.stringify(rows)}`);
       assert.deepEqual(

@@ -4,6 +4,7 @@ skip-to-content = Skip to main content
 language-switch = Choose language
 nav-label = Main menu
 nav-worklist = Worklist
+nav-followup = Home follow-up
 nav-new-patient = Register patient
 nav-staff = Staff
 nav-units = Service areas

@@ -4,6 +4,7 @@ skip-to-content = Hopp til hovedinnholdet
 language-switch = Velg språk
 nav-label = Hovedmeny
 nav-worklist = Arbeidsliste
+nav-followup = Hjemmeoppfølging
 nav-new-patient = Registrer pasient
 nav-staff = Ansatte
 nav-units = Tjenesteområder

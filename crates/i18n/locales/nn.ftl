@@ -4,6 +4,7 @@ skip-to-content = Hopp til hovudinnhaldet
 language-switch = Vel språk
 nav-label = Hovudmeny
 nav-worklist = Arbeidsliste
+nav-followup = Heimeoppfølging
 nav-new-patient = Registrer pasient
 nav-staff = Tilsette
 nav-units = Tenesteområde

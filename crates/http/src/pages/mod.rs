@@ -88,6 +88,8 @@ pub struct LangLink {
 pub struct UserNav {
     pub name: String,
     pub can_register: bool,
+    /// Sees the home follow-up work list.
+    pub can_follow_up: bool,
     pub can_admin: bool,
     pub can_audit: bool,
 }
@@ -137,6 +139,7 @@ impl Layout {
                 UserNav {
                     name: p.display_name.clone(),
                     can_register: p.can(Permission::RegisterPatients),
+                    can_follow_up: p.can(Permission::TreatPatients),
                     can_admin: p.can(Permission::ManageStaff),
                     can_audit: p.can(Permission::ReadAuditLog),
                 }
