@@ -57,7 +57,7 @@ pub(crate) fn fhir_json<T: Serialize>(status: StatusCode, body: &T) -> Response 
 
 /// A search's answer: a `searchset` Bundle of the matches, or the error as an OperationOutcome.
 /// `search` is what follows `/fhir/r4/`, as the client asked (`Flag?patient=…`).
-fn searchset_response(
+pub(crate) fn searchset_response(
     state: &AppState,
     search: &str,
     result: Result<Vec<Resource>, AppError>,
@@ -70,6 +70,27 @@ fn searchset_response(
         }
         Err(e) => outcome(&e),
     }
+}
+
+/// A read's answer: the resource, or the error as an OperationOutcome.
+pub(crate) fn resource_response<T: Serialize>(result: Result<T, AppError>) -> Response {
+    match result {
+        Ok(r) => fhir_json(StatusCode::OK, &r),
+        Err(e) => outcome(&e),
+    }
+}
+
+/// `?patient=<id>` as the client gave it (encoded), for a searchset's self link; empty without.
+pub(crate) fn patient_query(params: &HashMap<String, String>) -> String {
+    params
+        .get("patient")
+        .map(|p| {
+            format!(
+                "?patient={}",
+                form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// An OperationOutcome for an app error.
@@ -289,10 +310,7 @@ async fn read_patient(
         state.app.fhir_patient(&access).await
     }
     .await;
-    match result {
-        Ok(p) => fhir_json(StatusCode::OK, &p),
-        Err(e) => outcome(&e),
-    }
+    resource_response(result)
 }
 
 async fn search_flags(
@@ -307,10 +325,7 @@ async fn search_flags(
     .await;
     searchset_response(
         &state,
-        &format!(
-            "Flag?patient={}",
-            q.get("patient").map_or("", |s| s.as_str())
-        ),
+        &format!("Flag{}", patient_query(&q)),
         result.map(|flags| {
             flags
                 .into_iter()
@@ -334,10 +349,7 @@ async fn search_document_references(
     .await;
     searchset_response(
         &state,
-        &format!(
-            "DocumentReference?patient={}",
-            q.get("patient").map_or("", |s| s.as_str())
-        ),
+        &format!("DocumentReference{}", patient_query(&q)),
         result.map(|docs| {
             docs.into_iter()
                 .map(|d| Resource::DocumentReference(Box::new(d)))

@@ -5,7 +5,10 @@
 //! OperationOutcome with a 4xx, and a refused create stores nothing.
 
 use crate::AppState;
-use crate::fhir::{FHIR_JSON, access, base_url, fhir_json, outcome, staff_of};
+use crate::fhir::{
+    FHIR_JSON, access, base_url, fhir_json, outcome, patient_query, resource_response,
+    searchset_response, staff_of,
+};
 use crate::session::RequestCtx;
 use axum::Router;
 use axum::body::Bytes;
@@ -33,14 +36,6 @@ pub fn router() -> Router<AppState> {
         .route("/fhir/r4/CarePlan/{id}", get(read_care_plan))
 }
 
-fn searchset(state: &AppState, self_path: &str, matches: Vec<Resource>) -> Response {
-    let base = base_url(state);
-    fhir_json(
-        StatusCode::OK,
-        &build::searchset(&base, &format!("{base}/{self_path}"), matches),
-    )
-}
-
 /// Our questionnaires carry no personal data; anyone may read them.
 async fn search_questionnaires(
     State(state): State<AppState>,
@@ -63,7 +58,7 @@ async fn search_questionnaires(
             )
         })
         .unwrap_or_default();
-    searchset(&state, &format!("Questionnaire{query}"), matches)
+    searchset_response(&state, &format!("Questionnaire{query}"), Ok(matches))
 }
 
 async fn read_questionnaire(ctx: RequestCtx, Path(id): Path<String>) -> Response {
@@ -117,18 +112,6 @@ async fn create_response(
     }
 }
 
-fn patient_query(params: &HashMap<String, String>) -> String {
-    params
-        .get("patient")
-        .map(|p| {
-            format!(
-                "?patient={}",
-                form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
-            )
-        })
-        .unwrap_or_default()
-}
-
 async fn search_responses(
     State(state): State<AppState>,
     ctx: RequestCtx,
@@ -139,16 +122,15 @@ async fn search_responses(
         state.app.fhir_questionnaire_responses(&access).await
     }
     .await;
-    match result {
-        Ok(list) => searchset(
-            &state,
-            &format!("QuestionnaireResponse{}", patient_query(&params)),
+    searchset_response(
+        &state,
+        &format!("QuestionnaireResponse{}", patient_query(&params)),
+        result.map(|list| {
             list.into_iter()
                 .map(|r| Resource::QuestionnaireResponse(Box::new(r)))
-                .collect(),
-        ),
-        Err(e) => outcome(&e),
-    }
+                .collect()
+        }),
+    )
 }
 
 async fn read_response(
@@ -166,10 +148,7 @@ async fn read_response(
             .await
     }
     .await;
-    match result {
-        Ok(r) => fhir_json(StatusCode::OK, &r),
-        Err(e) => outcome(&e),
-    }
+    resource_response(result)
 }
 
 async fn search_care_plans(
@@ -182,16 +161,15 @@ async fn search_care_plans(
         state.app.fhir_care_plans(&access).await
     }
     .await;
-    match result {
-        Ok(list) => searchset(
-            &state,
-            &format!("CarePlan{}", patient_query(&params)),
+    searchset_response(
+        &state,
+        &format!("CarePlan{}", patient_query(&params)),
+        result.map(|list| {
             list.into_iter()
                 .map(|r| Resource::CarePlan(Box::new(r)))
-                .collect(),
-        ),
-        Err(e) => outcome(&e),
-    }
+                .collect()
+        }),
+    )
 }
 
 async fn read_care_plan(
@@ -205,8 +183,5 @@ async fn read_care_plan(
         state.app.fhir_care_plan(principal, id, &ctx.ip).await
     }
     .await;
-    match result {
-        Ok(r) => fhir_json(StatusCode::OK, &r),
-        Err(e) => outcome(&e),
-    }
+    resource_response(result)
 }
