@@ -4,17 +4,10 @@
 
 mod common;
 
-use common::{PASSWORD, TestServer, between};
+use common::{PASSWORD, TestServer, between, nid};
 use helsebro_domain::{ChainBreak, Role};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
-
-fn nid(nine: &str) -> String {
-    helsebro_domain::NationalId::complete(nine)
-        .unwrap()
-        .as_str()
-        .to_owned()
-}
 
 async fn register(
     s: &TestServer,

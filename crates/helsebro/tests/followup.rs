@@ -9,7 +9,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::TestServer;
+use common::{TestServer, nid, principal};
 use helsebro_app::followup::SweepReport;
 use helsebro_app::followup::rules::Condition;
 use helsebro_app::followup::rules::schedule::{Recurrence, Task, TaskSchedule};
@@ -31,25 +31,6 @@ struct World {
     nurse_p: StaffPrincipal,
     other: reqwest::Client,
     patient: Uuid,
-}
-
-fn principal(id: Uuid, username: &str, roles: &[Role]) -> StaffPrincipal {
-    StaffPrincipal {
-        id,
-        username: username.into(),
-        display_name: username.into(),
-        roles: roles.to_vec(),
-        language: None,
-        csrf_token: String::new(),
-        session_hash: String::new(),
-    }
-}
-
-fn nid(nine: &str) -> String {
-    helsebro_domain::NationalId::complete(nine)
-        .unwrap()
-        .as_str()
-        .to_owned()
 }
 
 /// A COPD patient with a daily SpO2 task due by 10:00 (30 minutes' grace), followed up by a

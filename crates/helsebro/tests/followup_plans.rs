@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{TestServer, between};
+use common::{TestServer, between, nid, principal};
 use helsebro_app::followup::rules::Condition;
 use helsebro_app::followup::rules::fhir::{self as fhir, build};
 use helsebro_app::followup::rules::questionnaire::COPD_SYMPTOMS;
@@ -38,25 +38,6 @@ struct World {
     other: reqwest::Client,
     other_csrf: String,
     patient: Uuid,
-}
-
-fn principal(id: Uuid, username: &str, roles: &[Role]) -> StaffPrincipal {
-    StaffPrincipal {
-        id,
-        username: username.into(),
-        display_name: username.into(),
-        roles: roles.to_vec(),
-        language: None,
-        csrf_token: String::new(),
-        session_hash: String::new(),
-    }
-}
-
-fn nid(nine: &str) -> String {
-    helsebro_domain::NationalId::complete(nine)
-        .unwrap()
-        .as_str()
-        .to_owned()
 }
 
 /// A COPD patient with a daily SpO2 task and a daily COPD questionnaire due by 10:00, a

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{TestServer, nid, principal};
 use helsebro_app::followup::rules::Condition;
 use helsebro_app::followup::rules::MeasurementKind;
 use helsebro_app::followup::rules::schedule::{Recurrence, Task, TaskSchedule};
@@ -37,25 +37,6 @@ struct World {
     admin_csrf: String,
     admin_p: StaffPrincipal,
     patient: Uuid,
-}
-
-fn principal(id: Uuid, username: &str, roles: &[Role]) -> StaffPrincipal {
-    StaffPrincipal {
-        id,
-        username: username.into(),
-        display_name: username.into(),
-        roles: roles.to_vec(),
-        language: None,
-        csrf_token: String::new(),
-        session_hash: String::new(),
-    }
-}
-
-fn nid(nine: &str) -> String {
-    helsebro_domain::NationalId::complete(nine)
-        .unwrap()
-        .as_str()
-        .to_owned()
 }
 
 /// A patient registered by a follow-up nurse (on the care team); a GP and a clinician outside

@@ -5,12 +5,7 @@ use super::TestServer;
 use helsebro_domain::Role;
 use serde_json::{Value, json};
 
-pub fn nid(nine: &str) -> String {
-    helsebro_domain::NationalId::complete(nine)
-        .unwrap()
-        .as_str()
-        .to_owned()
-}
+pub use super::nid;
 
 pub struct World {
     pub s: TestServer,

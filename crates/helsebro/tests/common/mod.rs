@@ -18,6 +18,27 @@ use std::sync::{Arc, Mutex};
 
 pub const PASSWORD: &str = "a-long-test-password";
 
+/// A valid synthetic national identity number from its first nine digits.
+pub fn nid(nine: &str) -> String {
+    helsebro_domain::NationalId::complete(nine)
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+/// A staff member as the app sees a logged-in user, for calling the app directly.
+pub fn principal(id: uuid::Uuid, username: &str, roles: &[Role]) -> helsebro_app::StaffPrincipal {
+    helsebro_app::StaffPrincipal {
+        id,
+        username: username.into(),
+        display_name: username.into(),
+        roles: roles.to_vec(),
+        language: None,
+        csrf_token: String::new(),
+        session_hash: String::new(),
+    }
+}
+
 /// A plain HTTP client. reqwest shares its TLS stack with the notification crate (rustls
 /// with aws-lc-rs, no built-in provider), so the provider is installed first.
 pub fn http_client() -> reqwest::Client {
