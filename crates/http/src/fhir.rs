@@ -72,6 +72,28 @@ pub(crate) fn searchset_response(
     }
 }
 
+/// A search by `?patient=` (care-team access checked and audit-logged by `access`): runs
+/// `search` for the patient and answers a searchset of its results, each wrapped by `wrap`,
+/// or an OperationOutcome.
+pub(crate) async fn search_by_patient<T>(
+    state: &AppState,
+    ctx: &RequestCtx,
+    params: &HashMap<String, String>,
+    resource_type: &str,
+    search: impl AsyncFnOnce(&PatientAccess) -> Result<Vec<T>, AppError>,
+    wrap: impl Fn(T) -> Resource,
+) -> Response {
+    let result = match access(state, ctx, params.get("patient")).await {
+        Ok(access) => search(&access).await,
+        Err(e) => Err(e),
+    };
+    searchset_response(
+        state,
+        &format!("{resource_type}{}", patient_query(params)),
+        result.map(|found| found.into_iter().map(wrap).collect()),
+    )
+}
+
 /// A read's answer: the resource, or the error as an OperationOutcome.
 pub(crate) fn resource_response<T: Serialize>(result: Result<T, AppError>) -> Response {
     match result {
@@ -81,7 +103,7 @@ pub(crate) fn resource_response<T: Serialize>(result: Result<T, AppError>) -> Re
 }
 
 /// `?patient=<id>` as the client gave it (encoded), for a searchset's self link; empty without.
-pub(crate) fn patient_query(params: &HashMap<String, String>) -> String {
+fn patient_query(params: &HashMap<String, String>) -> String {
     params
         .get("patient")
         .map(|p| {
@@ -318,21 +340,15 @@ async fn search_flags(
     ctx: RequestCtx,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let result = async {
-        let access = access(&state, &ctx, q.get("patient")).await?;
-        state.app.fhir_flags(&access).await
-    }
-    .await;
-    searchset_response(
+    search_by_patient(
         &state,
-        &format!("Flag{}", patient_query(&q)),
-        result.map(|flags| {
-            flags
-                .into_iter()
-                .map(|f| Resource::Flag(Box::new(f)))
-                .collect()
-        }),
+        &ctx,
+        &q,
+        "Flag",
+        async |access| state.app.fhir_flags(access).await,
+        |r| Resource::Flag(Box::new(r)),
     )
+    .await
 }
 
 /// `GET /fhir/r4/DocumentReference?patient=`: the summary note of each documented alert
@@ -342,18 +358,13 @@ async fn search_document_references(
     ctx: RequestCtx,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let result = async {
-        let access = access(&state, &ctx, q.get("patient")).await?;
-        state.app.fhir_document_references(&access).await
-    }
-    .await;
-    searchset_response(
+    search_by_patient(
         &state,
-        &format!("DocumentReference{}", patient_query(&q)),
-        result.map(|docs| {
-            docs.into_iter()
-                .map(|d| Resource::DocumentReference(Box::new(d)))
-                .collect()
-        }),
+        &ctx,
+        &q,
+        "DocumentReference",
+        async |access| state.app.fhir_document_references(access).await,
+        |r| Resource::DocumentReference(Box::new(r)),
     )
+    .await
 }

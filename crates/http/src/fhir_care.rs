@@ -6,7 +6,7 @@
 
 use crate::AppState;
 use crate::fhir::{
-    FHIR_JSON, access, base_url, fhir_json, outcome, patient_query, resource_response,
+    FHIR_JSON, base_url, fhir_json, outcome, resource_response, search_by_patient,
     searchset_response, staff_of,
 };
 use crate::session::RequestCtx;
@@ -117,20 +117,15 @@ async fn search_responses(
     ctx: RequestCtx,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let result = async {
-        let access = access(&state, &ctx, params.get("patient")).await?;
-        state.app.fhir_questionnaire_responses(&access).await
-    }
-    .await;
-    searchset_response(
+    search_by_patient(
         &state,
-        &format!("QuestionnaireResponse{}", patient_query(&params)),
-        result.map(|list| {
-            list.into_iter()
-                .map(|r| Resource::QuestionnaireResponse(Box::new(r)))
-                .collect()
-        }),
+        &ctx,
+        &params,
+        "QuestionnaireResponse",
+        async |access| state.app.fhir_questionnaire_responses(access).await,
+        |r| Resource::QuestionnaireResponse(Box::new(r)),
     )
+    .await
 }
 
 async fn read_response(
@@ -156,20 +151,15 @@ async fn search_care_plans(
     ctx: RequestCtx,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let result = async {
-        let access = access(&state, &ctx, params.get("patient")).await?;
-        state.app.fhir_care_plans(&access).await
-    }
-    .await;
-    searchset_response(
+    search_by_patient(
         &state,
-        &format!("CarePlan{}", patient_query(&params)),
-        result.map(|list| {
-            list.into_iter()
-                .map(|r| Resource::CarePlan(Box::new(r)))
-                .collect()
-        }),
+        &ctx,
+        &params,
+        "CarePlan",
+        async |access| state.app.fhir_care_plans(access).await,
+        |r| Resource::CarePlan(Box::new(r)),
     )
+    .await
 }
 
 async fn read_care_plan(
