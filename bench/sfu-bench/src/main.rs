@@ -242,7 +242,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let md = report(&args, &results, &skipped, traffic);
     match &args.out {
-        Some(path) => std::fs::write(path, &md)?,
+        Some(path) => write_section(std::path::Path::new(path), &md)?,
         None => print!("{md}"),
     }
     // The harness itself must work: every server that ran forwarded something in every scenario.
@@ -360,6 +360,29 @@ async fn run_scenario(server: &Server, sc: &Scenario, traffic: Traffic) -> anyho
     out.join_p50 = percentile_f(&joins, 0.50);
     out.join_p99 = percentile_f(&joins, 0.99);
     Ok(out)
+}
+
+const BEGIN: &str = "<!-- sfu-bench -->\n";
+const END: &str = "<!-- /sfu-bench -->\n";
+
+/// Writes the report between the `sfu-bench` markers of `path`, keeping everything else in the
+/// file (other benchmarks' sections, notes added by hand). Without markers the report is added
+/// at the top.
+fn write_section(path: &std::path::Path, md: &str) -> std::io::Result<()> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let section = format!("{BEGIN}{md}{END}");
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{section}{}", &old[..a], &old[b + END.len()..])
+        }
+        _ if old.is_empty() => section,
+        _ => format!("{section}\n{old}"),
+    };
+    std::fs::write(path, new)
 }
 
 fn percentile(v: &[u32], q: f64) -> f64 {

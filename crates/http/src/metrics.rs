@@ -40,7 +40,7 @@ pub struct Metrics {
     call_connections: Gauge,
     media_peers: Gauge,
     media_probes: Gauge,
-    media_frames_forwarded: Counter,
+    media_packets_forwarded: Counter,
     media_bytes_forwarded: Counter,
     media_keyframe_requests: Counter,
     media_bad_packets: Counter,
@@ -101,10 +101,10 @@ impl Metrics {
             "media_probes",
             "Self-test connections to the media server",
         );
-        let media_frames_forwarded = counter(
+        let media_packets_forwarded = counter(
             &mut registry,
-            "media_frames_forwarded",
-            "Audio and video frames forwarded to subscribers",
+            "media_packets_forwarded",
+            "Audio and video RTP packets forwarded to subscribers",
         );
         let media_bytes_forwarded = counter(
             &mut registry,
@@ -131,7 +131,7 @@ impl Metrics {
             call_connections,
             media_peers,
             media_probes,
-            media_frames_forwarded,
+            media_packets_forwarded,
             media_bytes_forwarded,
             media_keyframe_requests,
             media_bad_packets,
@@ -189,7 +189,7 @@ pub async fn prometheus(State(state): State<AppState>) -> Response {
         let catch_up = |c: &Counter, total: u64| {
             c.inc_by(total.saturating_sub(c.get()));
         };
-        catch_up(&m.media_frames_forwarded, s.frames_forwarded);
+        catch_up(&m.media_packets_forwarded, s.packets_forwarded);
         catch_up(&m.media_bytes_forwarded, s.bytes_forwarded);
         catch_up(&m.media_keyframe_requests, s.keyframe_requests);
         catch_up(&m.media_bad_packets, s.bad_packets);

@@ -59,7 +59,7 @@
 #![warn(missing_docs)]
 
 mod driver;
-pub mod retime;
+pub mod forward;
 pub mod router;
 pub mod sfu;
 
@@ -150,10 +150,10 @@ pub struct MediaStats {
     pub peers: u64,
     /// Self-test connections alive.
     pub probes: u64,
-    /// Frames (audio or video) received from publishers.
-    pub frames_received: u64,
-    /// Frames written to subscribers (one per subscriber).
-    pub frames_forwarded: u64,
+    /// RTP packets (audio or video) received from publishers.
+    pub packets_received: u64,
+    /// RTP packets written to subscribers (one per subscriber).
+    pub packets_forwarded: u64,
     /// Payload bytes written to subscribers.
     pub bytes_forwarded: u64,
     /// Keyframe requests sent to publishers.
@@ -168,8 +168,8 @@ pub struct Counters {
     rooms: AtomicU64,
     peers: AtomicU64,
     probes: AtomicU64,
-    frames_received: AtomicU64,
-    frames_forwarded: AtomicU64,
+    packets_received: AtomicU64,
+    packets_forwarded: AtomicU64,
     bytes_forwarded: AtomicU64,
     keyframe_requests: AtomicU64,
     bad_packets: AtomicU64,
@@ -183,8 +183,8 @@ impl Counters {
             rooms: r(&self.rooms),
             peers: r(&self.peers),
             probes: r(&self.probes),
-            frames_received: r(&self.frames_received),
-            frames_forwarded: r(&self.frames_forwarded),
+            packets_received: r(&self.packets_received),
+            packets_forwarded: r(&self.packets_forwarded),
             bytes_forwarded: r(&self.bytes_forwarded),
             keyframe_requests: r(&self.keyframe_requests),
             bad_packets: r(&self.bad_packets),

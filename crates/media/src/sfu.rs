@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::CryptoProvider;
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::format::{Codec, PayloadParams};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive, TcpType, Transmit};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
-use crate::retime::Retimer;
+use crate::forward::{Rewriter, starts_keyframe, vp8_ids};
 use crate::router::{Action, Kind, Router, TrackRef};
 use crate::{Counters, MediaError, MediaEvent, PeerId, RoomId, Transport};
 
@@ -55,7 +57,9 @@ struct OutTrack {
     state: OutState,
     /// The source left while this was being offered: stop it once the answer is in.
     orphaned: bool,
-    retimer: Retimer,
+    rewriter: Rewriter,
+    /// The last payload type mapping: publisher's parameters to this m-line's payload type.
+    pt: Option<(PayloadParams, Pt)>,
 }
 
 #[derive(Debug)]
@@ -87,11 +91,21 @@ struct Peer {
 /// Something one peer's output causes at other peers, handled after that peer is drained.
 #[derive(Debug)]
 enum Propagated {
-    Media(PeerId, Box<MediaData>),
+    Media(PeerId, Box<Incoming>),
     KeyframeRequest(PeerId, Mid),
     Estimate(PeerId, u64),
     Connected(PeerId),
     TrackAdded(PeerId, Mid, Kind),
+}
+
+/// An RTP packet from a publisher, with what the router and the rewriting need to know.
+#[derive(Debug)]
+struct Incoming {
+    mid: Mid,
+    rid: Option<Rid>,
+    params: PayloadParams,
+    keyframe: bool,
+    pkt: RtpPacket,
 }
 
 /// The SFU core. See the module documentation.
@@ -104,6 +118,8 @@ pub struct Sfu {
     /// Which peer last accepted datagrams from a remote address.
     routes: HashMap<(Protocol, SocketAddr), PeerId>,
     queue: Vec<Propagated>,
+    /// Datagrams produced while handling input, sent at the next `poll`.
+    outbox: Vec<Transmit>,
     actions: Vec<Action>,
     events: Vec<MediaEvent>,
     counters: Arc<Counters>,
@@ -126,6 +142,7 @@ impl Sfu {
             router: Router::new(),
             routes: HashMap::new(),
             queue: Vec::new(),
+            outbox: Vec::new(),
             actions: Vec::new(),
             events: Vec::new(),
             counters,
@@ -136,6 +153,11 @@ impl Sfu {
         let mut rtc = Rtc::builder()
             .set_crypto_provider(self.crypto.clone())
             .set_ice_lite(true)
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
             .enable_bwe(Some(INITIAL_ESTIMATE))
             .build(now);
         if only != Some(Transport::Tcp) {
@@ -254,6 +276,16 @@ impl Sfu {
         }
         peer.outs
             .retain(|o| !matches!(o.state, OutState::NegotiatingStop(_)));
+        // Forwarded media leaves at once, as it arrived: the publisher's browser already paces
+        // its own sending, and a second pacer here (at a rate tied to an estimate that only
+        // grows with what is sent) held video back in meetings. The estimator keeps working
+        // from TWCC feedback and still drives the simulcast layer choice.
+        let mut direct = peer.rtc.direct_api();
+        for (mid, _) in &opened {
+            if let Some(tx) = direct.stream_tx_by_mid(*mid, None) {
+                tx.set_unpaced(true);
+            }
+        }
         // New subscriptions change what the estimator should probe for: tell it at once.
         if !opened.is_empty() {
             peer.last_bwe_config = None;
@@ -399,6 +431,13 @@ impl Sfu {
                 tracing::debug!(peer = ?id.0, error = %e, "input refused; disconnecting peer");
                 peer.rtc.disconnect();
             }
+            // In RTP mode str0m holds one received packet until it is polled: drain now, before
+            // the next datagram. What this produces is propagated and sent in `poll`.
+            let outbox = &mut self.outbox;
+            peer.next_timeout = drain(id, peer, now, &mut self.queue, &mut self.events, &mut |t| {
+                outbox.push(t)
+            });
+            peer.dirty = false;
         }
         true
     }
@@ -412,6 +451,9 @@ impl Sfu {
     /// renegotiation. Datagrams to send go to `send`. Returns when `poll` wants to be called
     /// again at the latest.
     pub fn poll(&mut self, now: Instant, send: &mut dyn FnMut(Transmit)) -> Instant {
+        for t in self.outbox.drain(..) {
+            send(t);
+        }
         let mut dead = Vec::new();
         // The first round handles the peers whose timeout is due; later rounds only the peers
         // that the earlier rounds gave work (media written to them, offers). Bounded, so that
@@ -500,15 +542,15 @@ impl Sfu {
             match p {
                 Propagated::Media(from, data) => {
                     self.counters
-                        .frames_received
+                        .packets_received
                         .fetch_add(1, Ordering::Relaxed);
                     self.router.on_media(
                         now,
                         from,
                         data.mid,
                         data.rid,
-                        data.is_keyframe(),
-                        data.data.len(),
+                        data.keyframe,
+                        data.pkt.payload.len(),
                         &mut self.actions,
                     );
                     self.run_actions(Some(&data));
@@ -574,11 +616,14 @@ impl Sfu {
         }
     }
 
-    /// Perform the router's actions. `data` is the frame `Forward` refers to.
-    fn run_actions(&mut self, data: Option<&MediaData>) {
+    /// Perform the router's actions. `data` is the packet `Forward` refers to.
+    fn run_actions(&mut self, data: Option<&Incoming>) {
         // Drained from a taken buffer that is handed back afterwards, so that its capacity is
-        // reused instead of allocated again for every frame.
+        // reused instead of allocated again for every packet.
         let mut actions = std::mem::take(&mut self.actions);
+        let vp8 = data
+            .filter(|d| d.params.spec().codec == Codec::Vp8)
+            .and_then(|d| vp8_ids(&d.pkt.payload));
         for action in actions.drain(..) {
             match action {
                 Action::Forward { to, mid } => {
@@ -586,56 +631,28 @@ impl Sfu {
                     let Some(peer) = self.peers.get_mut(&to) else {
                         continue;
                     };
-                    let Some(out) = peer
-                        .outs
-                        .iter_mut()
-                        .find(|o| o.state == OutState::Open(mid))
-                    else {
-                        continue;
-                    };
-                    let time = out.retimer.map(data.rid, data.time, data.network_time);
-                    let Some(writer) = peer.rtc.writer(mid) else {
-                        continue;
-                    };
-                    let Some(pt) = writer.match_params(data.params) else {
-                        continue;
-                    };
-                    peer.dirty = true;
-                    match writer.write(pt, data.network_time, time, data.data.clone()) {
-                        Ok(()) => {
-                            self.counters
-                                .frames_forwarded
-                                .fetch_add(1, Ordering::Relaxed);
-                            self.counters
-                                .bytes_forwarded
-                                .fetch_add(data.data.len() as u64, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            tracing::debug!(peer = ?to.0, error = %e, "write failed");
-                        }
+                    if forward(peer, mid, data, vp8) {
+                        self.counters
+                            .packets_forwarded
+                            .fetch_add(1, Ordering::Relaxed);
+                        self.counters
+                            .bytes_forwarded
+                            .fetch_add(data.pkt.payload.len() as u64, Ordering::Relaxed);
                     }
                 }
                 Action::RequestKeyframe { track, rid } => {
                     let Some(peer) = self.peers.get_mut(&track.peer) else {
                         continue;
                     };
-                    let Some(mut writer) = peer.rtc.writer(track.mid) else {
+                    let mut direct = peer.rtc.direct_api();
+                    let Some(rx) = direct.stream_rx_by_mid(track.mid, rid) else {
                         continue;
                     };
-                    let kind = if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
-                        KeyframeRequestKind::Pli
-                    } else {
-                        KeyframeRequestKind::Fir
-                    };
+                    rx.request_keyframe(KeyframeRequestKind::Pli);
                     peer.dirty = true;
-                    match writer.request_keyframe(rid, kind) {
-                        Ok(()) => {
-                            self.counters
-                                .keyframe_requests
-                                .fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => tracing::debug!(error = %e, "keyframe request failed"),
-                    }
+                    self.counters
+                        .keyframe_requests
+                        .fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -735,9 +752,80 @@ impl OutTrack {
             label,
             state: OutState::ToOpen,
             orphaned: false,
-            retimer: Retimer::new(),
+            rewriter: Rewriter::new(),
+            pt: None,
         }
     }
+}
+
+/// Write one packet to `peer`'s m-line `mid`, rewritten for it. Whether it was written.
+fn forward(
+    peer: &mut Peer,
+    mid: Mid,
+    data: &Incoming,
+    vp8: Option<crate::forward::Vp8Ids>,
+) -> bool {
+    let Some(out) = peer.outs.iter_mut().find(|o| o.state == OutState::Open(mid)) else {
+        return false;
+    };
+    let pt = match out.pt {
+        Some((params, pt)) if params == data.params => pt,
+        _ => {
+            let Some(pt) = peer.rtc.codec_config().match_params(data.params) else {
+                return false;
+            };
+            out.pt = Some((data.params, pt.pt()));
+            pt.pt()
+        }
+    };
+    let w = out.rewriter.rewrite(
+        data.rid,
+        *data.pkt.seq_no,
+        data.keyframe,
+        data.pkt.time,
+        data.pkt.timestamp,
+        vp8,
+    );
+    let video = out.kind == Kind::Video;
+    let ext = &data.pkt.header.ext_vals;
+    let ext_vals = ExtensionValues {
+        audio_level: ext.audio_level,
+        voice_activity: ext.voice_activity,
+        video_orientation: ext.video_orientation,
+        ..ExtensionValues::default()
+    };
+    let mut write = RtpWrite::new(
+        pt,
+        w.seq.into(),
+        w.time,
+        data.pkt.timestamp,
+        data.pkt.payload.clone(),
+    )
+    .marker(data.pkt.header.marker)
+    .nackable(video)
+    .ext_vals(ext_vals);
+    if let Some((pid, tl0)) = w.vp8 {
+        let patch = Vp8Descriptor::parse(&data.pkt.payload).ok().and_then(|d| {
+            let mut b = d.patch();
+            if let Some(p) = pid {
+                b = b.picture_id(p);
+            }
+            if let Some(t) = tl0 {
+                b = b.tl0_pic_idx(t);
+            }
+            b.build().ok()
+        });
+        if let Some(p) = patch {
+            write = write.vp8_patch(p);
+        }
+    }
+    let mut direct = peer.rtc.direct_api();
+    let Some(tx) = direct.stream_tx_by_mid(mid, None) else {
+        return false;
+    };
+    tx.write_rtp(write);
+    peer.dirty = true;
+    true
 }
 
 /// Drain one peer's output until it wants a timeout. Media, keyframe requests and estimates go
@@ -798,8 +886,38 @@ fn drain(
                         queue.push(Propagated::TrackAdded(id, added.mid, kind));
                     }
                 }
-                Event::MediaData(data) if member => {
-                    queue.push(Propagated::Media(id, Box::new(data)))
+                Event::RtpPacket(pkt) if member => {
+                    let ssrc = pkt.header.ssrc;
+                    let Some((mid, rid)) = peer
+                        .rtc
+                        .direct_api()
+                        .stream_rx(&ssrc)
+                        .map(|s| (s.mid(), s.rid()))
+                    else {
+                        continue;
+                    };
+                    let pt = pkt.header.payload_type;
+                    let Some(params) = peer
+                        .rtc
+                        .codec_config()
+                        .params()
+                        .iter()
+                        .find(|p| p.pt() == pt)
+                        .copied()
+                    else {
+                        continue;
+                    };
+                    let keyframe = starts_keyframe(params.spec().codec, &pkt.payload);
+                    queue.push(Propagated::Media(
+                        id,
+                        Box::new(Incoming {
+                            mid,
+                            rid,
+                            params,
+                            keyframe,
+                            pkt,
+                        }),
+                    ));
                 }
                 Event::KeyframeRequest(req) if member => {
                     queue.push(Propagated::KeyframeRequest(id, req.mid));
