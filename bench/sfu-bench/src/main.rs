@@ -4,7 +4,7 @@
 //! and resident memory from /proc, and writes the results as Markdown.
 //!
 //! Usage: `helsebro-bench [--short] [--out FILE] [--servers relay,janus,helsebro]
-//!         [--server-core N] [--video-kbps N] [--command "how it was run"]`
+//!         [--server-core N] [--video-kbps N] [--scenarios 1:1,meeting-12,...] [--command "how it was run"]`
 
 mod load;
 mod server;
@@ -94,6 +94,8 @@ struct Args {
     server_core: Option<usize>,
     video_kbps: u32,
     command: String,
+    /// Run only these scenarios (by name); empty: all.
+    only: Vec<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -104,6 +106,7 @@ fn parse_args() -> anyhow::Result<Args> {
         server_core: None,
         video_kbps: 1200,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        only: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -129,6 +132,9 @@ fn parse_args() -> anyhow::Result<Args> {
             "--server-core" => a.server_core = Some(val()?.parse()?),
             "--video-kbps" => a.video_kbps = val()?.parse()?,
             "--command" => a.command = val()?,
+            "--scenarios" => {
+                a.only = val()?.split(',').map(str::to_string).collect();
+            }
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -206,7 +212,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let traffic = Traffic {
         video_kbps: args.video_kbps,
     };
-    let scenarios = scenarios(args.short);
+    let mut scenarios = scenarios(args.short);
+    if !args.only.is_empty() {
+        scenarios.retain(|s| args.only.iter().any(|o| o == s.name));
+    }
     let mut results: Vec<(Kind, Scenario, Outcome)> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
     for kind in &args.servers {

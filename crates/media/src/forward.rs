@@ -78,8 +78,9 @@ pub fn vp8_ids(payload: &[u8]) -> Option<Vp8Ids> {
 /// set. Audio is never a keyframe; other codecs are not negotiated by the SFU.
 pub fn starts_keyframe(codec: Codec, payload: &[u8]) -> bool {
     match codec {
-        Codec::Vp8 => str0m::rtp::Vp8Descriptor::parse(payload)
-            .is_ok_and(|d| d.starts_keyframe(payload)),
+        Codec::Vp8 => {
+            str0m::rtp::Vp8Descriptor::parse(payload).is_ok_and(|d| d.starts_keyframe(payload))
+        }
         Codec::H264 => h264_starts_keyframe(payload),
         _ => false,
     }

@@ -22,16 +22,21 @@
 //!
 //! # Forwarding level
 //!
-//! Frames, not RTP packets: str0m depacketizes each incoming RTP stream into frames
-//! (`Event::MediaData`) and the SFU writes those frames to the subscribers' m-lines, where str0m
-//! packetizes them again with the subscriber's own SSRCs, sequence numbers, VP8 picture ids,
-//! RTCP, NACK/RTX retransmission, pacing and TWCC bandwidth estimation. Forwarding at RTP level
-//! (str0m's `rtp_mode`) would save the re-packetization, but then the SFU itself would have to
-//! rewrite sequence numbers, timestamps and VP8 picture ids on every simulcast switch, and keep
-//! a send buffer for NACKs; str0m does all of that correctly at frame level. The cost is a
-//! little CPU and the jitter-buffer delay of reassembling frames, well within budget for rooms
-//! of a dozen participants. Opus, VP8 and H.264 are forwarded (whatever codec the two browsers
-//! share: str0m matches the publisher's payload parameters to the subscriber's).
+//! RTP packets, not frames: str0m runs in RTP mode, so each packet a publisher sends arrives as
+//! one `Event::RtpPacket` (already decrypted, RTX repaired) and is written to each subscriber's
+//! m-line with `StreamTx::write_rtp`. The payload is shared, not copied; str0m encrypts it with
+//! the subscriber's keys under the subscriber's SSRC and header extensions, keeps it for
+//! answering NACKs with RTX, and sends RTCP and TWCC feedback. [`forward::Rewriter`] keeps each
+//! outgoing m-line one continuous stream across simulcast switches and pauses (sequence number,
+//! timestamp, VP8 picture id and TL0PICIDX), and the router starts and switches video only at
+//! a keyframe (detected in the payload: VP8 and H.264). Nothing waits for a whole frame, so a
+//! packet leaves as soon as it came in. Only Opus, VP8 and H.264 are negotiated; str0m matches
+//! the publisher's payload parameters to the subscriber's payload type.
+//!
+//! Forwarded video is not paced (`StreamTx::set_unpaced`): the publisher's browser already
+//! paces what it sends, and a second pacer tied to an estimate that only grows with what is
+//! sent held video back in meetings. str0m's TWCC bandwidth estimator still runs per
+//! subscriber and drives the simulcast layer choice.
 //!
 //! # Negotiation (for the signalling protocol)
 //!

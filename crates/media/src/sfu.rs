@@ -31,6 +31,10 @@ pub const PROBE_LIFETIME: Duration = Duration::from_secs(30);
 const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1000);
 /// Most rounds of propagation in one `poll`.
 const MAX_POLL_ROUNDS: usize = 16;
+/// Most packets kept per outgoing stream for answering NACKs.
+const RTX_CACHE_PACKETS: usize = 256;
+/// How long a sent packet is kept for answering NACKs.
+const RTX_CACHE_AGE: Duration = Duration::from_millis(1000);
 /// How often the estimator's desired bitrate is refreshed from the router.
 const BWE_CONFIG_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -85,6 +89,8 @@ struct Peer {
     next_timeout: Instant,
     /// Has input or writes that `poll` must drain.
     dirty: bool,
+    /// Had packets written to it since its last timeout.
+    written: bool,
     last_bwe_config: Option<Instant>,
 }
 
@@ -228,6 +234,7 @@ impl Sfu {
                 pending: None,
                 next_timeout: now,
                 dirty: true,
+                written: false,
                 last_bwe_config: None,
             },
         );
@@ -280,10 +287,14 @@ impl Sfu {
         // its own sending, and a second pacer here (at a rate tied to an estimate that only
         // grows with what is sent) held video back in meetings. The estimator keeps working
         // from TWCC feedback and still drives the simulcast layer choice.
+        // The resend cache (for NACKs) holds what a retransmission can still repair: 1.5 s is
+        // several round trips on a poor mobile link, and half of str0m's default, which kept
+        // 3 s of every outgoing video stream per subscriber in memory.
         let mut direct = peer.rtc.direct_api();
         for (mid, _) in &opened {
             if let Some(tx) = direct.stream_tx_by_mid(*mid, None) {
                 tx.set_unpaced(true);
+                tx.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, Some(0.15));
             }
         }
         // New subscriptions change what the estimator should probe for: tell it at once.
@@ -388,6 +399,7 @@ impl Sfu {
                 pending: None,
                 next_timeout: now,
                 dirty: true,
+                written: false,
                 last_bwe_config: None,
             },
         );
@@ -432,7 +444,8 @@ impl Sfu {
                 peer.rtc.disconnect();
             }
             // In RTP mode str0m holds one received packet until it is polled: drain now, before
-            // the next datagram. What this produces is propagated and sent in `poll`.
+            // another datagram can come in. What the packet causes at the others is done in
+            // `poll`.
             let outbox = &mut self.outbox;
             peer.next_timeout = drain(id, peer, now, &mut self.queue, &mut self.events, &mut |t| {
                 outbox.push(t)
@@ -480,7 +493,10 @@ impl Sfu {
                     peer.next_timeout = now + PROBE_LIFETIME;
                     continue;
                 }
-                if peer.next_timeout <= now
+                // Packets written with `write_rtp` become sendable only when str0m's time moves
+                // (its send queue stamps them in `handle_timeout`): a peer that was written to
+                // gets a timeout now, not at its next due time.
+                if (peer.next_timeout <= now || std::mem::take(&mut peer.written))
                     && let Err(e) = peer.rtc.handle_input(Input::Timeout(now))
                 {
                     tracing::debug!(peer = ?id.0, error = %e, "timeout failed");
@@ -765,7 +781,11 @@ fn forward(
     data: &Incoming,
     vp8: Option<crate::forward::Vp8Ids>,
 ) -> bool {
-    let Some(out) = peer.outs.iter_mut().find(|o| o.state == OutState::Open(mid)) else {
+    let Some(out) = peer
+        .outs
+        .iter_mut()
+        .find(|o| o.state == OutState::Open(mid))
+    else {
         return false;
     };
     let pt = match out.pt {
@@ -825,6 +845,7 @@ fn forward(
     };
     tx.write_rtp(write);
     peer.dirty = true;
+    peer.written = true;
     true
 }
 
