@@ -2,10 +2,15 @@
 # The SFU benchmark: the raw UDP relay (the machine's limit), Janus VideoRoom and Helsebro's SFU,
 # side by side in one run, with the same load client (bench/sfu-bench). Writes docs/benchmarks.md.
 #
-#   scripts/bench-sfu.sh            full run (release build, about 6 minutes), writes docs/benchmarks.md
+#   scripts/bench-sfu.sh            full run (release build, about 17 minutes: 7 scenarios, 3
+#                                   servers, 2 rounds), writes its section of docs/benchmarks.md
+#   scripts/bench-sfu.sh --soak     Helsebro alone with a meeting of 12 for 10 minutes, resident
+#                                   memory sampled every 30 s; writes the soak section
 #   scripts/bench-sfu.sh --short    smoke run for the test command (debug build, under 2 minutes):
 #                                   checks that the harness works, asserts no timing, and writes
 #                                   its table to target/bench-sfu-short.md instead
+#
+# Extra arguments after the mode go to helsebro-bench (e.g. --rounds 1, --scenarios 1:1,load).
 #
 # The server under test runs pinned to core 1 and the load client to core 0 (taskset). Janus comes
 # from Debian's `janus` package, installed here when missing; in short mode only, a failed
@@ -14,7 +19,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 short=0
-[ "${1:-}" = "--short" ] && short=1
+soak=0
+case "${1:-}" in
+  --short) short=1; shift ;;
+  --soak) soak=1; shift ;;
+esac
 
 if ! command -v janus >/dev/null 2>&1; then
   echo "==> installing Debian's janus package"
@@ -59,14 +68,21 @@ if [ $short = 1 ]; then
   cargo build --locked -p helsebro-bench
   bin=${CARGO_TARGET_DIR:-target}/debug/helsebro-bench
   out=${CARGO_TARGET_DIR:-target}/bench-sfu-short.md
+  rm -f "$out"
   "${ns[@]}" "${pin_client[@]}" "$bin" --short --servers "$servers" "${server_core[@]}" \
-    --command "scripts/bench-sfu.sh --short" --out "$out"
+    --command "scripts/bench-sfu.sh --short" --out "$out" "$@"
   echo "==> SFU benchmark harness works (short run; table in $out)"
+elif [ $soak = 1 ]; then
+  cargo build --locked --release -p helsebro-bench
+  bin=${CARGO_TARGET_DIR:-target}/release/helsebro-bench
+  "${ns[@]}" "${pin_client[@]}" "$bin" --soak 600 "${server_core[@]}" \
+    --command "scripts/bench-sfu.sh --soak" --out docs/benchmarks.md "$@"
+  echo "==> wrote the soak section of docs/benchmarks.md"
 else
   cargo build --locked --release -p helsebro-bench
   bin=${CARGO_TARGET_DIR:-target}/release/helsebro-bench
   "${ns[@]}" "${pin_client[@]}" "$bin" --servers "$servers" "${server_core[@]}" \
-    --command "scripts/bench-sfu.sh" --out docs/benchmarks.md
+    --command "scripts/bench-sfu.sh${*:+ $*}" --out docs/benchmarks.md "$@"
   echo "==> wrote docs/benchmarks.md"
   grep 'Helsebro/Janus packets per CPU-second' docs/benchmarks.md || true
 fi
