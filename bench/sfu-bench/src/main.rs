@@ -559,9 +559,13 @@ fn machine() -> String {
                 .map(|m| m.trim().to_string())
         })
         .unwrap_or_else(|| "unknown".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // Counted from /proc/cpuinfo: the benchmark itself runs pinned to one core, which is all
+    // that `available_parallelism` would see.
+    let cores = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|s| s.lines().filter(|l| l.starts_with("processor")).count())
+        .unwrap_or(0);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("{cores} cores (nproc), CPU: {cpu}, Linux {}", kernel.trim())
+    format!("{cores} cores, CPU: {cpu}, Linux {}", kernel.trim())
 }
 
 /// Figures of one server pooled over several runs.

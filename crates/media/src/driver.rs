@@ -1,7 +1,9 @@
 //! The thin I/O driver around [`Sfu`]: one UDP socket shared by all peers, a TCP listener for
 //! passive ICE-TCP (RFC 4571 framing), the command channel from [`Media`] and the event channel
 //! to the signalling layer. Runs on its own thread with a single-threaded tokio runtime and
-//! sleeps until a datagram, a command, a TCP frame or the core's next timeout.
+//! sleeps until a datagram, a command, a TCP frame or the core's next timeout. A datagram is
+//! handed to the core with up to [`RECV_BATCH`] − 1 more that are already waiting, then the core
+//! is polled once; what the socket cannot take yet waits in a backlog until it is writable.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
