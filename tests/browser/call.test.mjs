@@ -250,11 +250,14 @@ describe('a video consultation through the SFU', () => {
   });
 
   test('the host ends the call; nothing said or shown is stored', async () => {
-    // Each browser reports its connection's statistics every 5 s, from its second sample on
-    // (and shows the quality then). Wait until both have, so that the call has aggregates to
-    // keep: media now flows fast enough for the steps above to take under 10 s.
+    // Each browser reports its connection's statistics every 5 s, from its second sample on,
+    // and only then replaces the page's initial quality "unknown". Wait until both have, so
+    // that the call has aggregates to keep: media now flows fast enough for the steps above
+    // to take under 10 s.
     for (const page of [host, patient]) {
-      await page.locator('.quality[data-quality]').waitFor({ state: 'attached', timeout: DEADLINE_MS });
+      await page
+        .locator('.quality:not([data-quality="unknown"])')
+        .waitFor({ state: 'attached', timeout: DEADLINE_MS });
     }
     await host.locator('button.end').click();
     await patient.locator('#call-app[data-finished="ended"]').waitFor({ timeout: DEADLINE_MS });
