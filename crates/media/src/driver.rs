@@ -29,9 +29,10 @@ const TCP_SEND_QUEUE: usize = 512;
 /// Most UDP datagrams waiting for room in the socket's send buffer.
 const UDP_BACKLOG: usize = 16_384;
 /// Most datagrams received before the core is polled. A few at a time share one drain per
-/// peer (in a 12-person meeting the SFU used about 15% less CPU than with one at a time);
-/// more than that turned into bursts of sends that raised the latency's tail (benchmark,
-/// 8 at a time: p99 10–27 ms instead of 4–5 ms).
+/// peer: in the benchmark, 4 at a time used 10–25% less CPU than 1 at a time (1:1 and a
+/// meeting of 12), but raised the latency's p99 at low load by about 1–2 ms (1:1: 1.2 ms
+/// instead of 0.3 ms; a meeting of 4: 2.5 ms instead of 0.4 ms). 8 at a time raised the p99 to
+/// 10–27 ms in a meeting of 12. The cause of the low-load tail is not found yet.
 const RECV_BATCH: usize = 4;
 
 enum TcpIn {
