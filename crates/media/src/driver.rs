@@ -123,15 +123,16 @@ async fn run(
             },
             received = udp.recv_from(&mut buf) => match received {
                 Ok((n, source)) => {
-                    let now = Instant::now();
                     let data = buf.get(..n).unwrap_or_default();
-                    sfu.handle_receive(now, Protocol::Udp, source, udp_candidate, data);
+                    sfu.handle_receive(Instant::now(), Protocol::Udp, source, udp_candidate, data);
                     for _ in 1..RECV_BATCH {
                         let Ok((n, source)) = udp.try_recv_from(&mut buf) else {
                             break;
                         };
+                        // Each datagram's own arrival time: it goes into the transport-wide
+                        // feedback from which the sender estimates its bandwidth.
                         let data = buf.get(..n).unwrap_or_default();
-                        sfu.handle_receive(now, Protocol::Udp, source, udp_candidate, data);
+                        sfu.handle_receive(Instant::now(), Protocol::Udp, source, udp_candidate, data);
                     }
                 }
                 Err(e) => tracing::debug!(error = %e, "UDP receive failed"),
