@@ -25,6 +25,7 @@ use std::time::Instant;
 
 use str0m::format::Codec;
 use str0m::media::{MediaTime, Rid};
+use str0m::rtp::Vp8Descriptor;
 
 /// Where one forwarded packet goes out: what to put in its header and descriptor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,16 +74,31 @@ pub fn vp8_ids(payload: &[u8]) -> Option<Vp8Ids> {
     Some(ids)
 }
 
-/// Whether an RTP payload of `codec` starts a keyframe: for VP8 the first packet of a key
-/// frame, for H.264 a packet with (or starting a fragmented) IDR slice or sequence parameter
-/// set. Audio is never a keyframe; other codecs are not negotiated by the SFU.
-pub fn starts_keyframe(codec: Codec, payload: &[u8]) -> bool {
+/// A VP8 payload descriptor, parsed once per received packet: the ids for [`Rewriter`], and
+/// str0m's descriptor from which the patch for each subscriber is built.
+#[derive(Clone, Copy, Debug)]
+pub struct Vp8Payload {
+    /// Picture id and TL0PICIDX.
+    pub ids: Vp8Ids,
+    /// str0m's parse of the same descriptor.
+    pub descriptor: Vp8Descriptor,
+}
+
+/// What the SFU reads from a received RTP payload of `codec`: whether it starts a keyframe, and
+/// for VP8 its payload descriptor. A keyframe starts, for VP8, at the first packet of a key
+/// frame; for H.264, at a packet with (or starting a fragmented) IDR slice or sequence
+/// parameter set. Audio is never a keyframe; other codecs are not negotiated by the SFU.
+pub fn inspect(codec: Codec, payload: &[u8]) -> (bool, Option<Vp8Payload>) {
     match codec {
-        Codec::Vp8 => {
-            str0m::rtp::Vp8Descriptor::parse(payload).is_ok_and(|d| d.starts_keyframe(payload))
-        }
-        Codec::H264 => h264_starts_keyframe(payload),
-        _ => false,
+        Codec::Vp8 => match Vp8Descriptor::parse(payload) {
+            Ok(descriptor) => (
+                descriptor.starts_keyframe(payload),
+                vp8_ids(payload).map(|ids| Vp8Payload { ids, descriptor }),
+            ),
+            Err(_) => (false, None),
+        },
+        Codec::H264 => (h264_starts_keyframe(payload), None),
+        _ => (false, None),
     }
 }
 
@@ -235,6 +251,10 @@ mod tests {
 
     use super::*;
 
+    fn key(codec: Codec, payload: &[u8]) -> bool {
+        inspect(codec, payload).0
+    }
+
     fn t90(v: u64) -> MediaTime {
         MediaTime::from_90khz(v)
     }
@@ -332,27 +352,24 @@ mod tests {
         );
         assert_eq!(vp8_ids(&[0x10, 0x00]), Some(Vp8Ids::default()));
         assert_eq!(vp8_ids(&[0x90, 0x80]), None);
-        assert!(starts_keyframe(Codec::Vp8, &p));
+        assert!(key(Codec::Vp8, &p));
         // P bit set: an interframe.
-        assert!(!starts_keyframe(
-            Codec::Vp8,
-            &[0x90, 0xE0, 0x92, 0x34, 9, 0x00, 0x01]
-        ));
+        assert!(!key(Codec::Vp8, &[0x90, 0xE0, 0x92, 0x34, 9, 0x00, 0x01]));
     }
 
     #[test]
     fn detects_h264_keyframes() {
-        assert!(starts_keyframe(Codec::H264, &[0x65, 0x88]));
-        assert!(!starts_keyframe(Codec::H264, &[0x41, 0x9a]));
+        assert!(key(Codec::H264, &[0x65, 0x88]));
+        assert!(!key(Codec::H264, &[0x41, 0x9a]));
         // STAP-A with an SPS and a PPS.
-        assert!(starts_keyframe(
+        assert!(key(
             Codec::H264,
             &[0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce]
         ));
         // FU-A: start of an IDR slice, and a middle fragment of one.
-        assert!(starts_keyframe(Codec::H264, &[0x7c, 0x85, 0x00]));
-        assert!(!starts_keyframe(Codec::H264, &[0x7c, 0x05, 0x00]));
-        assert!(!starts_keyframe(Codec::Opus, &[0x65]));
-        assert!(!starts_keyframe(Codec::H264, &[]));
+        assert!(key(Codec::H264, &[0x7c, 0x85, 0x00]));
+        assert!(!key(Codec::H264, &[0x7c, 0x05, 0x00]));
+        assert!(!key(Codec::Opus, &[0x65]));
+        assert!(!key(Codec::H264, &[]));
     }
 }

@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::CryptoProvider;
-use str0m::format::{Codec, PayloadParams};
+use str0m::format::PayloadParams;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive, TcpType, Transmit};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
-use crate::forward::{Rewriter, starts_keyframe, vp8_ids};
+use crate::forward::{Rewriter, Vp8Payload, inspect};
 use crate::router::{Action, Kind, Router, TrackRef};
 use crate::{Counters, MediaError, MediaEvent, PeerId, RoomId, Transport};
 
@@ -111,6 +111,8 @@ struct Incoming {
     rid: Option<Rid>,
     params: PayloadParams,
     keyframe: bool,
+    /// The VP8 payload descriptor, parsed once for all subscribers.
+    vp8: Option<Vp8Payload>,
     pkt: RtpPacket,
 }
 
@@ -439,7 +441,6 @@ impl Sfu {
         };
         self.routes.insert((proto, source), id);
         if let Some(peer) = self.peers.get_mut(&id) {
-            peer.dirty = true;
             if let Err(e) = peer.rtc.handle_input(input) {
                 tracing::debug!(peer = ?id.0, error = %e, "input refused; disconnecting peer");
                 peer.rtc.disconnect();
@@ -638,9 +639,6 @@ impl Sfu {
         // Drained from a taken buffer that is handed back afterwards, so that its capacity is
         // reused instead of allocated again for every packet.
         let mut actions = std::mem::take(&mut self.actions);
-        let vp8 = data
-            .filter(|d| d.params.spec().codec == Codec::Vp8)
-            .and_then(|d| vp8_ids(&d.pkt.payload));
         for action in actions.drain(..) {
             match action {
                 Action::Forward { to, mid } => {
@@ -648,7 +646,7 @@ impl Sfu {
                     let Some(peer) = self.peers.get_mut(&to) else {
                         continue;
                     };
-                    if forward(peer, mid, data, vp8) {
+                    if forward(peer, mid, data) {
                         self.counters
                             .packets_forwarded
                             .fetch_add(1, Ordering::Relaxed);
@@ -776,12 +774,7 @@ impl OutTrack {
 }
 
 /// Write one packet to `peer`'s m-line `mid`, rewritten for it. Whether it was written.
-fn forward(
-    peer: &mut Peer,
-    mid: Mid,
-    data: &Incoming,
-    vp8: Option<crate::forward::Vp8Ids>,
-) -> bool {
+fn forward(peer: &mut Peer, mid: Mid, data: &Incoming) -> bool {
     let Some(out) = peer
         .outs
         .iter_mut()
@@ -805,7 +798,7 @@ fn forward(
         data.keyframe,
         data.pkt.time,
         data.pkt.timestamp,
-        vp8,
+        data.vp8.map(|v| v.ids),
     );
     let video = out.kind == Kind::Video;
     let ext = &data.pkt.header.ext_vals;
@@ -825,18 +818,15 @@ fn forward(
     .marker(data.pkt.header.marker)
     .nackable(video)
     .ext_vals(ext_vals);
-    if let Some((pid, tl0)) = w.vp8 {
-        let patch = Vp8Descriptor::parse(&data.pkt.payload).ok().and_then(|d| {
-            let mut b = d.patch();
-            if let Some(p) = pid {
-                b = b.picture_id(p);
-            }
-            if let Some(t) = tl0 {
-                b = b.tl0_pic_idx(t);
-            }
-            b.build().ok()
-        });
-        if let Some(p) = patch {
+    if let (Some((pid, tl0)), Some(v)) = (w.vp8, data.vp8) {
+        let mut b = v.descriptor.patch();
+        if let Some(p) = pid {
+            b = b.picture_id(p);
+        }
+        if let Some(t) = tl0 {
+            b = b.tl0_pic_idx(t);
+        }
+        if let Ok(p) = b.build() {
             write = write.vp8_patch(p);
         }
     }
@@ -929,7 +919,7 @@ fn drain(
                     else {
                         continue;
                     };
-                    let keyframe = starts_keyframe(params.spec().codec, &pkt.payload);
+                    let (keyframe, vp8) = inspect(params.spec().codec, &pkt.payload);
                     queue.push(Propagated::Media(
                         id,
                         Box::new(Incoming {
@@ -937,6 +927,7 @@ fn drain(
                             rid,
                             params,
                             keyframe,
+                            vp8,
                             pkt,
                         }),
                     ));
