@@ -26,17 +26,18 @@
 //! one `Event::RtpPacket` (already decrypted, RTX repaired) and is written to each subscriber's
 //! m-line with `StreamTx::write_rtp`. The payload is shared, not copied; str0m encrypts it with
 //! the subscriber's keys under the subscriber's SSRC and header extensions, keeps it for
-//! answering NACKs with RTX, and sends RTCP and TWCC feedback. [`forward::Rewriter`] keeps each
+//! answering NACKs with RTX, and sends RTCP and transport-wide (TWCC) feedback to publishers. [`forward::Rewriter`] keeps each
 //! outgoing m-line one continuous stream across simulcast switches and pauses (sequence number,
 //! timestamp, VP8 picture id and TL0PICIDX), and the router starts and switches video only at
 //! a keyframe (detected in the payload: VP8 and H.264). Nothing waits for a whole frame, so a
 //! packet leaves as soon as it came in. Only Opus, VP8 and H.264 are negotiated; str0m matches
 //! the publisher's payload parameters to the subscriber's payload type.
 //!
-//! Forwarded video is not paced (`StreamTx::set_unpaced`): the publisher's browser already
-//! paces what it sends, and a second pacer tied to an estimate that only grows with what is
-//! sent held video back in meetings. str0m's TWCC bandwidth estimator still runs per
-//! subscriber and drives the simulcast layer choice.
+//! Forwarded media is not paced a second time: the publisher's browser already paces what it
+//! sends. str0m's send-side estimator is off, because its pacer costs a full timeout pass per
+//! forwarded packet; each subscriber's downlink estimate comes instead from the receiver
+//! reports its browser sends (loss and round-trip time, [`estimate::LinkEstimate`]) and drives
+//! the simulcast layer choice.
 //!
 //! # Negotiation (for the signalling protocol)
 //!
@@ -64,6 +65,7 @@
 #![warn(missing_docs)]
 
 mod driver;
+pub mod estimate;
 pub mod forward;
 pub mod router;
 pub mod sfu;

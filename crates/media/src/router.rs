@@ -19,9 +19,9 @@
 //!   one, and asks the publisher for that keyframe (repeated at most every
 //!   [`KEYFRAME_REQUEST_INTERVAL`] while waiting).
 //! - A track without simulcast (one layer, no lower one to fall back to) is not paused merely
-//!   because the share is below its rate: a share that is still rising would otherwise never
-//!   see the traffic it needs to rise (the estimator only grows with what is sent). It is
-//!   forwarded, and congestion control and pacing deal with it, unless the estimate less audio
+//!   because the share is below its rate: it is the only picture there is, and the publisher's
+//!   own congestion control lowers its bitrate. It is forwarded (a link that cannot take it
+//!   shows loss in its receiver reports, and the estimate falls), unless the estimate less audio
 //!   is below [`MIN_VIDEO_BPS`] (paused at once), or the share has stayed below
 //!   [`SINGLE_LAYER_PAUSE_PCT`] of the layer's rate without rising for [`SINGLE_LAYER_PAUSE_AFTER`].
 //!   It resumes, after [`UP_HOLD`], once the share is back above that fraction.
@@ -799,52 +799,34 @@ impl Router {
             .is_none_or(|t| !t.layers.iter().any(|l| l.rid == rid && l.active(now)))
     }
 
-    /// Bitrates for the subscriber's bandwidth estimator: (what is forwarded now, what it would
-    /// like to forward at best quality), in bits per second.
-    pub fn wanted_bitrate(&self, subscriber: PeerId, now: Instant) -> (u64, u64) {
+    /// What the subscriber would like to receive at best quality, in bits per second: its
+    /// estimate need not grow beyond this (see [`crate::estimate`]).
+    pub fn wanted_bitrate(&self, subscriber: PeerId, now: Instant) -> u64 {
         let Some(state) = self.peers.get(&subscriber) else {
-            return (0, 0);
+            return 0;
         };
-        let mut current = 0u64;
-        let mut desired = 0u64;
+        let mut wanted = 0u64;
         for mid in &state.subs {
             let Some(sub) = self.subs.get(&(subscriber, *mid)) else {
                 continue;
             };
             match sub.kind {
-                Kind::Audio => {
-                    current += AUDIO_RESERVE_BPS;
-                    desired += AUDIO_RESERVE_BPS;
-                }
+                Kind::Audio => wanted += AUDIO_RESERVE_BPS,
                 Kind::Video => {
                     let Some(track) = self.tracks.get(&sub.source) else {
                         continue;
                     };
-                    let layers = track.active_layers(now);
-                    // A layer not measured yet counts as a typical top layer: an estimator told
-                    // to want little probes with little, and a probe's result becomes the
-                    // estimate, so understating here would pull the estimate down.
-                    let top = match layers.last() {
+                    // A layer not measured yet counts as a typical top layer: understating here
+                    // would cap the estimate below what the subscriber could take.
+                    let top = match track.active_layers(now).last() {
                         Some((_, r)) if *r > 0 => *r,
                         _ => UNMEASURED_VIDEO_BPS,
                     };
-                    desired += top + top * UP_HEADROOM_PCT / 100;
-                    let cur = match sub.layer {
-                        LayerState::On(r) => Some(r),
-                        LayerState::Switching { current, .. } => current,
-                        LayerState::Paused => None,
-                    };
-                    if let Some(c) = cur {
-                        current += layers
-                            .iter()
-                            .find(|(r, _)| *r == c)
-                            .map(|(_, b)| *b)
-                            .unwrap_or(0);
-                    }
+                    wanted += top + top * UP_HEADROOM_PCT / 100;
                 }
             }
         }
-        (current, desired)
+        wanted
     }
 }
 

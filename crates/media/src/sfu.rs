@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::CryptoProvider;
 use str0m::format::PayloadParams;
@@ -21,22 +20,24 @@ use str0m::net::{Protocol, Receive, TcpType, Transmit};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
+use crate::estimate::LinkEstimate;
 use crate::forward::{Rewriter, Vp8Payload, inspect};
 use crate::router::{Action, Kind, Router, TrackRef};
 use crate::{Counters, MediaError, MediaEvent, PeerId, RoomId, Transport};
 
 /// How long a self-test peer lives.
 pub const PROBE_LIFETIME: Duration = Duration::from_secs(30);
-/// Initial bandwidth estimate towards a subscriber, before str0m's estimator has measured.
-const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1000);
+/// How often str0m reports per outgoing stream (what the receiver reports said): the input of
+/// each subscriber's [`LinkEstimate`].
+const STATS_INTERVAL: Duration = Duration::from_millis(500);
 /// Most rounds of propagation in one `poll`.
 const MAX_POLL_ROUNDS: usize = 16;
 /// Most packets kept per outgoing stream for answering NACKs.
 const RTX_CACHE_PACKETS: usize = 128;
 /// How long a sent packet is kept for answering NACKs.
 const RTX_CACHE_AGE: Duration = Duration::from_millis(1000);
-/// How often the estimator's desired bitrate is refreshed from the router.
-const BWE_CONFIG_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a subscriber's estimate learns from the router what the subscriber could use.
+const WANTED_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OutState {
@@ -91,7 +92,25 @@ struct Peer {
     dirty: bool,
     /// Had packets written to it since its last timeout.
     written: bool,
-    last_bwe_config: Option<Instant>,
+    /// The downlink estimate from the receiver reports.
+    link: LinkEstimate,
+    /// When `link` last learnt what the subscriber could use.
+    last_wanted: Option<Instant>,
+    /// Receiver reports of the stats round being drained.
+    report: ReportRound,
+    /// Packets sent per outgoing m-line at the last stats round (to weigh the loss).
+    sent: Vec<(Mid, u64)>,
+}
+
+/// The receiver reports of one stats round, over all of a peer's outgoing m-lines.
+#[derive(Debug, Default)]
+struct ReportRound {
+    /// Sum of loss fraction times packets sent since the previous round.
+    lost: f64,
+    packets: u64,
+    /// Any m-line had a fresh report.
+    fresh: bool,
+    rtt: Option<Duration>,
 }
 
 /// Something one peer's output causes at other peers, handled after that peer is drained.
@@ -166,7 +185,9 @@ impl Sfu {
             .enable_opus(true, false)
             .enable_vp8(true)
             .enable_h264(true)
-            .enable_bwe(Some(INITIAL_ESTIMATE))
+            // No send-side estimator: its pacer costs a full timeout per packet (see `estimate`).
+            .enable_bwe(None)
+            .set_stats_interval(Some(STATS_INTERVAL))
             .build(now);
         if only != Some(Transport::Tcp) {
             let c = Candidate::host(self.udp_candidate, "udp")
@@ -237,7 +258,10 @@ impl Sfu {
                 next_timeout: now,
                 dirty: true,
                 written: false,
-                last_bwe_config: None,
+                link: LinkEstimate::new(),
+                last_wanted: None,
+                report: ReportRound::default(),
+                sent: Vec::new(),
             },
         );
         self.update_gauges();
@@ -285,10 +309,6 @@ impl Sfu {
         }
         peer.outs
             .retain(|o| !matches!(o.state, OutState::NegotiatingStop(_)));
-        // Forwarded media leaves at once, as it arrived: the publisher's browser already paces
-        // its own sending, and a second pacer here (at a rate tied to an estimate that only
-        // grows with what is sent) held video back in meetings. The estimator keeps working
-        // from TWCC feedback and still drives the simulcast layer choice.
         // The resend cache (for NACKs) holds what a retransmission can still repair: about a
         // second, several round trips even on a poor mobile link. str0m's default (1024
         // packets, 3 s) kept a ring of up to 1024 packet records per outgoing video stream,
@@ -296,13 +316,12 @@ impl Sfu {
         let mut direct = peer.rtc.direct_api();
         for (mid, _) in &opened {
             if let Some(tx) = direct.stream_tx_by_mid(*mid, None) {
-                tx.set_unpaced(true);
                 tx.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, Some(0.15));
             }
         }
-        // New subscriptions change what the estimator should probe for: tell it at once.
+        // New subscriptions change what the subscriber could use: tell its estimate at once.
         if !opened.is_empty() {
-            peer.last_bwe_config = None;
+            peer.last_wanted = None;
         }
         for (mid, source) in opened {
             if let Err(e) = self
@@ -403,7 +422,10 @@ impl Sfu {
                 next_timeout: now,
                 dirty: true,
                 written: false,
-                last_bwe_config: None,
+                link: LinkEstimate::new(),
+                last_wanted: None,
+                report: ReportRound::default(),
+                sent: Vec::new(),
             },
         );
         self.update_gauges();
@@ -507,18 +529,14 @@ impl Sfu {
                 peer.dirty = false;
                 if let Role::Member { .. } = peer.role {
                     let due = peer
-                        .last_bwe_config
-                        .is_none_or(|t| now.saturating_duration_since(t) >= BWE_CONFIG_INTERVAL);
+                        .last_wanted
+                        .is_none_or(|t| now.saturating_duration_since(t) >= WANTED_INTERVAL);
                     if due && peer.connected {
-                        peer.last_bwe_config = Some(now);
-                        let (current, desired) = self.router.wanted_bitrate(id, now);
-                        // Nothing subscribed yet: leave the estimator alone rather than let it
-                        // probe for (and settle on) next to nothing.
-                        if desired > 0 {
-                            peer.rtc.bwe().set_bitrate(
-                                Bitrate::bps(current),
-                                Bitrate::bps(desired.max(current)),
-                            );
+                        peer.last_wanted = Some(now);
+                        let before = peer.link.bps();
+                        peer.link.set_wanted(self.router.wanted_bitrate(id, now));
+                        if peer.link.bps() != before {
+                            self.queue.push(Propagated::Estimate(id, peer.link.bps()));
                         }
                     }
                 }
@@ -864,7 +882,21 @@ fn drain(
             }
         };
         match output {
-            Output::Timeout(t) => return t,
+            Output::Timeout(t) => {
+                // A stats round comes out in one go: all of it is in once the peer wants a
+                // timeout.
+                let round = std::mem::take(&mut peer.report);
+                if member && round.fresh {
+                    let loss = if round.packets > 0 {
+                        (round.lost / round.packets as f64) as f32
+                    } else {
+                        0.0
+                    };
+                    let bps = peer.link.on_report(now, loss, round.rtt);
+                    queue.push(Propagated::Estimate(id, bps));
+                }
+                return t;
+            }
             Output::Transmit(t) => send(t),
             Output::Event(event) => match event {
                 Event::Connected => {
@@ -872,6 +904,7 @@ fn drain(
                     if member {
                         events.push(MediaEvent::Connected { peer: id });
                         queue.push(Propagated::Connected(id));
+                        queue.push(Propagated::Estimate(id, peer.link.bps()));
                     }
                 }
                 Event::IceConnectionStateChange(IceConnectionState::Disconnected)
@@ -935,10 +968,22 @@ fn drain(
                 Event::KeyframeRequest(req) if member => {
                     queue.push(Propagated::KeyframeRequest(id, req.mid));
                 }
-                Event::EgressBitrateEstimate(
-                    BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. },
-                ) if member => {
-                    queue.push(Propagated::Estimate(id, estimate.as_u64()));
+                Event::MediaEgressStats(stats) if member => {
+                    let sent = match peer.sent.iter_mut().find(|(m, _)| *m == stats.mid) {
+                        Some((_, n)) => std::mem::replace(n, stats.packets),
+                        None => {
+                            peer.sent.push((stats.mid, stats.packets));
+                            0
+                        }
+                    };
+                    if let Some(loss) = stats.loss {
+                        let packets = stats.packets.saturating_sub(sent);
+                        let round = &mut peer.report;
+                        round.fresh = true;
+                        round.lost += f64::from(loss) * packets as f64;
+                        round.packets += packets;
+                        round.rtt = round.rtt.max(stats.rtt);
+                    }
                 }
                 _ => {}
             },

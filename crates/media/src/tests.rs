@@ -39,6 +39,11 @@ struct Browser {
     simulcast: bool,
     /// Keyframe requests received, per rid.
     keyframe_requests: Vec<Option<Rid>>,
+    /// Size of the last video frame received (tells the simulcast layer apart).
+    last_video_size: usize,
+    /// Of every 10 datagrams from the SFU, this many are lost on the way to this browser.
+    loss_in_10: u8,
+    from_sfu: u64,
 }
 
 impl Browser {
@@ -65,6 +70,9 @@ impl Browser {
             stream_ids: Vec::new(),
             simulcast: false,
             keyframe_requests: Vec::new(),
+            last_video_size: 0,
+            loss_in_10: 0,
+            from_sfu: 0,
         }
     }
 
@@ -251,7 +259,12 @@ impl Net {
                             Event::MediaAdded(m) => {
                                 b.received.insert(m.mid, m.kind);
                             }
-                            Event::MediaData(d) => *b.frames.entry(d.mid).or_default() += 1,
+                            Event::MediaData(d) => {
+                                *b.frames.entry(d.mid).or_default() += 1;
+                                if b.received.get(&d.mid) == Some(&MediaKind::Video) {
+                                    b.last_video_size = d.data.len();
+                                }
+                            }
                             Event::KeyframeRequest(r) => b.keyframe_requests.push(r.rid),
                             _ => {}
                         },
@@ -262,9 +275,14 @@ impl Net {
             let mut out = Vec::new();
             self.sfu.poll(now, &mut |t| out.push(t));
             for t in out {
-                if let Some(b) = self.browsers.iter_mut().find(|b| b.addr == t.destination)
-                    && let Ok(r) = Receive::new(Protocol::Udp, t.source, t.destination, &t.contents)
-                {
+                let Some(b) = self.browsers.iter_mut().find(|b| b.addr == t.destination) else {
+                    continue;
+                };
+                b.from_sfu += 1;
+                if b.from_sfu % 10 < u64::from(b.loss_in_10) {
+                    continue;
+                }
+                if let Ok(r) = Receive::new(Protocol::Udp, t.source, t.destination, &t.contents) {
                     let _ = b.rtc.handle_input(Input::Receive(now, r));
                 }
             }
@@ -426,5 +444,33 @@ fn a_simulcast_publisher_reaches_a_subscriber_on_one_layer_with_keyframe_request
     assert!(
         requests.iter().any(|r| r.is_some()),
         "keyframe requests with a rid: {requests:?}"
+    );
+}
+
+#[test]
+fn a_subscriber_with_a_clean_link_climbs_to_the_high_layer_and_drops_when_its_link_loses() {
+    let mut net = Net::new();
+    let _alice = net.join_with(1, room(1), "alice", true);
+    let bob = net.join(2, room(1), "bob");
+    net.run(Duration::from_secs(6));
+    // The high layer's frames are 3000 bytes, the low layer's 300.
+    assert_eq!(
+        net.browsers[bob].last_video_size, 3000,
+        "clean link: high layer"
+    );
+    // 30% of what the SFU sends bob is lost: his receiver reports say so, and the estimate
+    // drops below the high layer's rate.
+    net.browsers[bob].loss_in_10 = 3;
+    net.run(Duration::from_secs(8));
+    assert_eq!(
+        net.browsers[bob].last_video_size, 300,
+        "lossy link: low layer"
+    );
+    // The loss goes away: back up after the hold.
+    net.browsers[bob].loss_in_10 = 0;
+    net.run(Duration::from_secs(12));
+    assert_eq!(
+        net.browsers[bob].last_video_size, 3000,
+        "recovered: high layer"
     );
 }
