@@ -198,7 +198,13 @@ fn scenarios(short: bool) -> Vec<Scenario> {
         )
     });
     if !short {
-        v.push(sc("load", "two rooms of 12".into(), vec![12, 12]));
+        // Sized to put Helsebro's server near 70% of its core (the latency target's load);
+        // Janus needs more than its one core here.
+        v.push(sc(
+            "load",
+            "rooms of 12, 12 and 10".into(),
+            vec![12, 12, 10],
+        ));
     }
     v.push(Scenario {
         burst: true,
@@ -843,18 +849,15 @@ fn report(
             let added = p99(Kind::Helsebro) - p99(Kind::Relay);
             let _ = writeln!(
                 s,
-                "- added latency p99 ≤ 2 ms at 70% CPU: at the highest load run (two rooms of 12, \
-                 server at {:.0}% of a core) p99 {:.2} ms against the raw relay's {:.2} ms, so \
+                "- added latency p99 ≤ 2 ms at 70% CPU: in the load scenario (rooms of 12, 12 \
+                 and 10, server at {:.0}% of a core) the highest p99 {:.2} ms against the raw relay's {:.2} ms, so \
                  {:.2} ms added: {}",
                 load_h.cpu_pct(),
                 p99(Kind::Helsebro),
                 p99(Kind::Relay),
                 added,
                 if load_h.cpu_pct() < 70.0 {
-                    "not reached 70% CPU (the load client on its one core is the limit); \
-                     at this load "
-                        .to_string()
-                        + verdict(added <= 2.0)
+                    "below 70% CPU; at this load ".to_string() + verdict(added <= 2.0)
                 } else {
                     verdict(added <= 2.0).to_string()
                 }

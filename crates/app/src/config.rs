@@ -92,6 +92,9 @@ pub struct Config {
     pub media_tcp_listen: SocketAddr,
     /// Address put in media candidates, when the listen address is 0.0.0.0 or behind NAT.
     pub media_public_ip: Option<std::net::IpAddr>,
+    /// Media worker threads, one core each; worker *i* uses the UDP and TCP ports *i* above the
+    /// listen ports. A call stays on one worker.
+    pub media_workers: u32,
     /// Seconds a participant whose connection drops may come back without knocking again.
     pub call_grace_seconds: u32,
     /// Most participants in a call under the consultation policy.
@@ -141,6 +144,7 @@ impl Default for Config {
             media_udp_listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
             media_tcp_listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
             media_public_ip: None,
+            media_workers: 1,
             call_grace_seconds: 60,
             call_limit_consultation: 12,
             call_limit_administrative: 30,
@@ -209,6 +213,9 @@ impl Config {
         if self.adhoc_link_hours == 0 || self.adhoc_link_hours > 72 {
             return Err("adhoc_link_hours must be between 1 and 72".into());
         }
+        if self.media_workers == 0 || self.media_workers > 64 {
+            return Err("media_workers must be between 1 and 64".into());
+        }
         if self.appointment_retention_days > 3650 {
             return Err("appointment_retention_days must be at most 3650".into());
         }
@@ -255,5 +262,16 @@ mod tests {
             ..Config::default()
         };
         assert!(unknown.validate().is_err());
+    }
+
+    #[test]
+    fn media_workers_are_between_1_and_64() {
+        for (workers, ok) in [(0, false), (1, true), (8, true), (64, true), (65, false)] {
+            let c = Config {
+                media_workers: workers,
+                ..Config::default()
+            };
+            assert_eq!(c.validate().is_ok(), ok, "{workers}");
+        }
     }
 }

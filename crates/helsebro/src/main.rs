@@ -238,6 +238,7 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
         udp_listen: config.media_udp_listen,
         tcp_listen: config.media_tcp_listen,
         advertise_ip: Some(advertise_ip(&config)),
+        workers: config.media_workers as usize,
     };
     let (media, media_events) = helsebro_media::Media::start(media_config)
         .await
@@ -247,10 +248,17 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> Result
                 config.media_udp_listen, config.media_tcp_listen
             )
         })?;
+    let ports = |addrs: Vec<std::net::SocketAddr>| {
+        addrs
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!(
         "Video media (SFU) on UDP {} and TCP {}, announced as {}.",
-        media.udp_addr(),
-        media.tcp_addr(),
+        ports(media.udp_addrs()),
+        ports(media.tcp_addrs()),
         advertise_ip(&config)
     );
     app.attach_media(media, media_events);

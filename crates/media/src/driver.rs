@@ -1,9 +1,10 @@
-//! The thin I/O driver around [`Sfu`]: one UDP socket shared by all peers, a TCP listener for
-//! passive ICE-TCP (RFC 4571 framing), the command channel from [`Media`] and the event channel
-//! to the signalling layer. Runs on its own thread with a single-threaded tokio runtime and
-//! sleeps until a datagram, a command, a TCP frame or the core's next timeout. A datagram is
-//! handed to the core with up to [`RECV_BATCH`] − 1 more that are already waiting, then the core
-//! is polled once; what the socket cannot take yet waits in a backlog until it is writable.
+//! The thin I/O driver around [`Sfu`], once per media worker: the worker's UDP socket shared by
+//! its peers, its TCP listener for passive ICE-TCP (RFC 4571 framing), the command channel from
+//! [`crate::Media`] and the event channel to the signalling layer (shared by all workers). Each
+//! worker runs on its own thread with a single-threaded tokio runtime and sleeps until a
+//! datagram, a command, a TCP frame or the core's next timeout. A datagram is handed to the core
+//! with up to [`RECV_BATCH`] − 1 more that are already waiting, then the core is polled once;
+//! what the socket cannot take yet waits in a backlog until it is writable.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -18,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
 use crate::sfu::Sfu;
-use crate::{Command, Counters, Media, MediaConfig, MediaEvent};
+use crate::{Command, Counters, MediaConfig, MediaEvent, Worker};
 
 /// Most ICE-TCP connections held at once; further connections are closed at once.
 const MAX_TCP_CONNECTIONS: usize = 1024;
@@ -30,9 +31,9 @@ const TCP_SEND_QUEUE: usize = 512;
 const UDP_BACKLOG: usize = 16_384;
 /// Most datagrams received before the core is polled. A few at a time share one drain per
 /// peer: in the benchmark, 4 at a time used 10–25% less CPU than 1 at a time (1:1 and a
-/// meeting of 12), but raised the latency's p99 at low load by about 1–2 ms (1:1: 1.2 ms
-/// instead of 0.3 ms; a meeting of 4: 2.5 ms instead of 0.4 ms). 8 at a time raised the p99 to
-/// 10–27 ms in a meeting of 12. The cause of the low-load tail is not found yet.
+/// meeting of 12). 16 at a time made no difference beyond the noise. (An earlier latency tail
+/// with batching came from str0m's pacer, which released one packet per timeout; it is not
+/// used since the estimates come from receiver reports, see `estimate`.)
 const RECV_BATCH: usize = 4;
 
 enum TcpIn {
@@ -45,50 +46,81 @@ struct Conn {
     tx: mpsc::Sender<Vec<u8>>,
 }
 
-pub(crate) fn start(cfg: MediaConfig) -> io::Result<(Media, mpsc::UnboundedReceiver<MediaEvent>)> {
-    let udp = std::net::UdpSocket::bind(cfg.udp_listen)?;
-    udp.set_nonblocking(true)?;
-    let tcp = std::net::TcpListener::bind(cfg.tcp_listen)?;
-    tcp.set_nonblocking(true)?;
-    let udp_addr = udp.local_addr()?;
-    let tcp_addr = tcp.local_addr()?;
-    let udp_candidate = SocketAddr::new(cfg.advertise_ip.unwrap_or(udp_addr.ip()), udp_addr.port());
-    let tcp_candidate = SocketAddr::new(cfg.advertise_ip.unwrap_or(tcp_addr.ip()), tcp_addr.port());
-    for c in [udp_candidate, tcp_candidate] {
-        Candidate::host(c, "udp").map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{c} cannot be a candidate address ({e}); set advertise_ip"),
-            )
-        })?;
+/// Binds every worker's sockets (all or nothing) and starts the worker threads.
+pub(crate) fn start(
+    cfg: MediaConfig,
+) -> io::Result<(Vec<Worker>, mpsc::UnboundedReceiver<MediaEvent>)> {
+    let count = cfg.workers.max(1);
+    let mut bound = Vec::with_capacity(count);
+    for i in 0..count {
+        let udp = std::net::UdpSocket::bind(nth_port(cfg.udp_listen, i)?)?;
+        udp.set_nonblocking(true)?;
+        let tcp = std::net::TcpListener::bind(nth_port(cfg.tcp_listen, i)?)?;
+        tcp.set_nonblocking(true)?;
+        let udp_addr = udp.local_addr()?;
+        let tcp_addr = tcp.local_addr()?;
+        let udp_candidate =
+            SocketAddr::new(cfg.advertise_ip.unwrap_or(udp_addr.ip()), udp_addr.port());
+        let tcp_candidate =
+            SocketAddr::new(cfg.advertise_ip.unwrap_or(tcp_addr.ip()), tcp_addr.port());
+        for c in [udp_candidate, tcp_candidate] {
+            Candidate::host(c, "udp").map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{c} cannot be a candidate address ({e}); set advertise_ip"),
+                )
+            })?;
+        }
+        bound.push((udp, tcp, udp_candidate, tcp_candidate));
     }
 
-    let counters = Arc::new(Counters::default());
-    let sfu = Sfu::new(udp_candidate, tcp_candidate, counters.clone());
-    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::Builder::new()
-        .name("helsebro-media".into())
-        .spawn(move || {
-            rt.block_on(async move {
-                if let Err(e) = run(sfu, udp, tcp, cmd_rx, ev_tx).await {
-                    tracing::error!(error = %e, "media driver stopped");
-                }
-            });
-        })?;
-    tracing::info!(%udp_candidate, %tcp_candidate, "media server listening");
-    Ok((
-        Media {
+    let mut workers = Vec::with_capacity(count);
+    for (i, (udp, tcp, udp_candidate, tcp_candidate)) in bound.into_iter().enumerate() {
+        let udp_addr = udp.local_addr()?;
+        let tcp_addr = tcp.local_addr()?;
+        let counters = Arc::new(Counters::default());
+        let sfu = Sfu::new(udp_candidate, tcp_candidate, counters.clone());
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let events = ev_tx.clone();
+        std::thread::Builder::new()
+            .name(format!("helsebro-media-{i}"))
+            .spawn(move || {
+                rt.block_on(async move {
+                    if let Err(e) = run(sfu, udp, tcp, cmd_rx, events).await {
+                        tracing::error!(worker = i, error = %e, "media worker stopped");
+                    }
+                });
+            })?;
+        tracing::info!(worker = i, %udp_candidate, %tcp_candidate, "media worker listening");
+        workers.push(Worker {
             commands: cmd_tx,
             udp_addr,
             tcp_addr,
             counters,
-        },
-        ev_rx,
-    ))
+        });
+    }
+    Ok((workers, ev_rx))
+}
+
+/// Worker `i`'s address: `i` ports above `base` (port 0 stays 0: any free port).
+fn nth_port(base: SocketAddr, i: usize) -> io::Result<SocketAddr> {
+    if base.port() == 0 {
+        return Ok(base);
+    }
+    u16::try_from(i)
+        .ok()
+        .and_then(|i| base.port().checked_add(i))
+        .map(|port| SocketAddr::new(base.ip(), port))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{base}: too few ports above it for every media worker"),
+            )
+        })
 }
 
 async fn run(

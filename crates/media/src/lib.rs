@@ -14,11 +14,14 @@
 //!   the browser's first offer, server offers after that), and the glue that feeds str0m events
 //!   to the router and carries out its decisions. Still no sockets: it takes received datagrams
 //!   and returns datagrams to send, so a test can connect str0m clients to it in memory.
-//! - [`Media`] with the driver: a dedicated thread running a single-threaded tokio runtime that
-//!   owns one UDP socket shared by all peers (demultiplexed with str0m's `Rtc::accepts`) and a
-//!   TCP listener for ICE-TCP with RFC 4571 framing (each packet prefixed by its 2-byte
-//!   big-endian length). It sleeps until a datagram, a command or the core's next timeout.
-//!   Commands from the signalling code reach it over a channel; events come back on another.
+//! - [`Media`] with the driver: one or more worker threads ([`MediaConfig::workers`]), each
+//!   running a single-threaded tokio runtime with its own `Sfu`, its own UDP socket shared by
+//!   its peers (demultiplexed with str0m's `Rtc::accepts`) and its own TCP listener for ICE-TCP
+//!   with RFC 4571 framing (each packet prefixed by its 2-byte big-endian length). A worker
+//!   sleeps until a datagram, a command or the core's next timeout. A room lives on one worker
+//!   (the one with the fewest peers when the room started, see `placement`), so forwarding
+//!   never crosses threads. Commands from the signalling code reach the room's worker over a
+//!   channel; events from all workers come back on one.
 //!
 //! # Forwarding level
 //!
@@ -67,12 +70,13 @@
 mod driver;
 pub mod estimate;
 pub mod forward;
+mod placement;
 pub mod router;
 pub mod sfu;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -96,13 +100,18 @@ pub enum Transport {
 /// Where the SFU listens.
 #[derive(Clone, Debug)]
 pub struct MediaConfig {
-    /// The UDP socket shared by all peers (port 0: any free port).
+    /// The UDP socket of the first worker, shared by its peers (port 0: any free port). Worker
+    /// *i* listens on the port *i* above it.
     pub udp_listen: SocketAddr,
-    /// The TCP listener for ICE-TCP (port 0: any free port).
+    /// The TCP listener for ICE-TCP of the first worker (port 0: any free port); worker *i*
+    /// listens on the port *i* above it.
     pub tcp_listen: SocketAddr,
     /// The address put in the candidates; default: the listen IP (which must then not be
     /// unspecified, such as `0.0.0.0`).
     pub advertise_ip: Option<IpAddr>,
+    /// Media worker threads (at least one): each forwards for its own rooms on its own core,
+    /// with its own UDP and TCP port.
+    pub workers: usize,
 }
 
 /// What the SFU tells the signalling layer.
@@ -169,7 +178,22 @@ pub struct MediaStats {
     pub bad_packets: u64,
 }
 
-/// Shared counters behind [`MediaStats`].
+impl MediaStats {
+    fn plus(&self, o: &MediaStats) -> MediaStats {
+        MediaStats {
+            rooms: self.rooms + o.rooms,
+            peers: self.peers + o.peers,
+            probes: self.probes + o.probes,
+            packets_received: self.packets_received + o.packets_received,
+            packets_forwarded: self.packets_forwarded + o.packets_forwarded,
+            bytes_forwarded: self.bytes_forwarded + o.bytes_forwarded,
+            keyframe_requests: self.keyframe_requests + o.keyframe_requests,
+            bad_packets: self.bad_packets + o.bad_packets,
+        }
+    }
+}
+
+/// Shared counters behind [`MediaStats`] (one set per worker).
 #[derive(Debug, Default)]
 pub struct Counters {
     rooms: AtomicU64,
@@ -227,9 +251,19 @@ enum Command {
     },
 }
 
-/// Handle to the running SFU. Cheap to clone; the driver stops when the last handle is dropped.
+/// Handle to the running SFU. Cheap to clone; the workers stop when the last handle is dropped.
 #[derive(Clone)]
 pub struct Media {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    workers: Vec<Worker>,
+    placement: Mutex<placement::Placement>,
+}
+
+/// One running worker thread, as the handle sees it.
+struct Worker {
     commands: mpsc::UnboundedSender<Command>,
     udp_addr: SocketAddr,
     tcp_addr: SocketAddr,
@@ -239,28 +273,41 @@ pub struct Media {
 impl std::fmt::Debug for Media {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Media")
-            .field("udp_addr", &self.udp_addr)
-            .field("tcp_addr", &self.tcp_addr)
+            .field("udp_addrs", &self.udp_addrs())
+            .field("tcp_addrs", &self.tcp_addrs())
             .finish_non_exhaustive()
     }
 }
 
 impl Media {
-    /// Binds the UDP socket and the TCP listener and starts the driver thread.
+    /// Binds each worker's UDP socket and TCP listener and starts the worker threads.
     pub async fn start(
         cfg: MediaConfig,
     ) -> std::io::Result<(Media, mpsc::UnboundedReceiver<MediaEvent>)> {
-        driver::start(cfg)
+        let (workers, events) = driver::start(cfg)?;
+        let placement = Mutex::new(placement::Placement::new(workers.len()));
+        let inner = Arc::new(Inner { workers, placement });
+        Ok((Media { inner }, events))
     }
 
-    /// The UDP socket's local address.
+    /// The first worker's UDP socket address.
     pub fn udp_addr(&self) -> SocketAddr {
-        self.udp_addr
+        self.udp_addrs()[0]
     }
 
-    /// The TCP listener's local address.
+    /// The first worker's TCP listener address.
     pub fn tcp_addr(&self) -> SocketAddr {
-        self.tcp_addr
+        self.tcp_addrs()[0]
+    }
+
+    /// Every worker's UDP socket address, in worker order.
+    pub fn udp_addrs(&self) -> Vec<SocketAddr> {
+        self.inner.workers.iter().map(|w| w.udp_addr).collect()
+    }
+
+    /// Every worker's TCP listener address, in worker order.
+    pub fn tcp_addrs(&self) -> Vec<SocketAddr> {
+        self.inner.workers.iter().map(|w| w.tcp_addr).collect()
     }
 
     /// A browser's first (and only) offer for this connection: admits `peer` to `room` and
@@ -278,65 +325,116 @@ impl Media {
         label: String,
         offer_sdp: String,
     ) -> Result<String, MediaError> {
+        let placed = self.placement().join(room, peer);
+        if let Some(old) = placed.left {
+            let _ = self.send(old, Command::Leave(peer));
+        }
         let (reply, rx) = oneshot::channel();
-        self.send(Command::Join {
-            room,
-            peer,
-            label,
-            offer: offer_sdp,
-            reply,
-        })?;
-        rx.await.map_err(|_| MediaError::Closed)?
+        let sent = self.send(
+            placed.worker,
+            Command::Join {
+                room,
+                peer,
+                label,
+                offer: offer_sdp,
+                reply,
+            },
+        );
+        let result = match sent {
+            Ok(()) => rx.await.map_err(|_| MediaError::Closed)?,
+            Err(e) => Err(e),
+        };
+        // Refused: a fresh connection in the same room leaves the old one in place; otherwise
+        // the peer is in no room.
+        if result.is_err() && !placed.again {
+            self.placement().leave(peer);
+        }
+        result
     }
 
     /// The browser's answer to the server's latest [`MediaEvent::Offer`] for `peer`.
     pub async fn apply_answer(&self, peer: PeerId, answer_sdp: String) -> Result<(), MediaError> {
+        let worker = self
+            .placement()
+            .worker_of(peer)
+            .ok_or(MediaError::UnknownPeer)?;
         let (reply, rx) = oneshot::channel();
-        self.send(Command::Answer {
-            peer,
-            answer: answer_sdp,
-            reply,
-        })?;
+        self.send(
+            worker,
+            Command::Answer {
+                peer,
+                answer: answer_sdp,
+                reply,
+            },
+        )?;
         rx.await.map_err(|_| MediaError::Closed)?
     }
 
     /// Remove a peer (left, removed, or reconnecting with a fresh connection). Nothing is
     /// forwarded to or from it any more, and the others get offers that drop its tracks.
     pub fn leave(&self, peer: PeerId) {
-        let _ = self.send(Command::Leave(peer));
+        if let Some(worker) = self.placement().leave(peer) {
+            let _ = self.send(worker, Command::Leave(peer));
+        }
     }
 
     /// Remove every peer of the room.
     pub fn close_room(&self, room: RoomId) {
-        let _ = self.send(Command::CloseRoom(room));
+        if let Some(worker) = self.placement().close_room(room) {
+            let _ = self.send(worker, Command::CloseRoom(room));
+        }
     }
 
     /// Host mute: whether this peer's audio and video are forwarded to the others, until set
     /// back. Video resumes at the next keyframe (which is requested).
     pub fn set_forwarding(&self, peer: PeerId, audio: bool, video: bool) {
-        let _ = self.send(Command::SetForwarding { peer, audio, video });
+        if let Some(worker) = self.placement().worker_of(peer) {
+            let _ = self.send(worker, Command::SetForwarding { peer, audio, video });
+        }
     }
 
     /// Self-test: answers a browser offer that has only a data channel with a candidate of only
     /// the given transport. The connection is in no room and is dropped after 30 s; the browser
     /// checks that ICE connects.
     pub async fn probe(&self, offer_sdp: String, only: Transport) -> Result<String, MediaError> {
+        let worker = self.placement().probe();
         let (reply, rx) = oneshot::channel();
-        self.send(Command::Probe {
-            offer: offer_sdp,
-            only,
-            reply,
-        })?;
+        self.send(
+            worker,
+            Command::Probe {
+                offer: offer_sdp,
+                only,
+                reply,
+            },
+        )?;
         rx.await.map_err(|_| MediaError::Closed)?
     }
 
-    /// Rooms, peers and forwarding counters.
+    /// Rooms, peers and forwarding counters, summed over the workers.
     pub fn stats(&self) -> MediaStats {
-        self.counters.snapshot()
+        self.inner
+            .workers
+            .iter()
+            .map(|w| w.counters.snapshot())
+            .fold(MediaStats::default(), |a, b| a.plus(&b))
     }
 
-    fn send(&self, cmd: Command) -> Result<(), MediaError> {
-        self.commands.send(cmd).map_err(|_| MediaError::Closed)
+    fn placement(&self) -> MutexGuard<'_, placement::Placement> {
+        // The bookkeeping stays consistent even if a holder panicked: every change is one call.
+        self.inner
+            .placement
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn send(&self, worker: usize, cmd: Command) -> Result<(), MediaError> {
+        self.inner
+            .workers
+            .get(worker)
+            .ok_or(MediaError::Closed)?
+            .commands
+            .send(cmd)
+            .map_err(|_| MediaError::Closed)
     }
 }
 

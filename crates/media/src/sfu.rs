@@ -35,7 +35,7 @@ const MAX_POLL_ROUNDS: usize = 16;
 /// Most packets kept per outgoing stream for answering NACKs.
 const RTX_CACHE_PACKETS: usize = 128;
 /// How long a sent packet is kept for answering NACKs.
-const RTX_CACHE_AGE: Duration = Duration::from_millis(1000);
+const RTX_CACHE_AGE: Duration = Duration::from_millis(500);
 /// How often a subscriber's estimate learns from the router what the subscriber could use.
 const WANTED_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -309,10 +309,12 @@ impl Sfu {
         }
         peer.outs
             .retain(|o| !matches!(o.state, OutState::NegotiatingStop(_)));
-        // The resend cache (for NACKs) holds what a retransmission can still repair: about a
-        // second, several round trips even on a poor mobile link. str0m's default (1024
-        // packets, 3 s) kept a ring of up to 1024 packet records per outgoing video stream,
-        // and a subscriber in a meeting of 12 has 11 of them.
+        // The resend cache (for NACKs) holds what a retransmission can still repair: half a
+        // second, a NACK and a retransmission on a round trip of up to about 250 ms (a Norwegian
+        // mobile link is 30–100 ms). str0m's default (1024 packets, 3 s) kept a ring of up to
+        // 1024 packet records per outgoing video stream, and a subscriber in a meeting of 12 has
+        // 11 of them; each holds its own copy of the payload, so this is most of a subscriber's
+        // memory.
         let mut direct = peer.rtc.direct_api();
         for (mid, _) in &opened {
             if let Some(tx) = direct.stream_tx_by_mid(*mid, None) {

@@ -18,10 +18,17 @@ use uuid::Uuid;
 const DEADLINE: Duration = Duration::from_secs(10);
 
 async fn start() -> (Media, tokio::sync::mpsc::UnboundedReceiver<MediaEvent>) {
+    start_workers(1).await
+}
+
+async fn start_workers(
+    workers: usize,
+) -> (Media, tokio::sync::mpsc::UnboundedReceiver<MediaEvent>) {
     Media::start(MediaConfig {
         udp_listen: "127.0.0.1:0".parse().unwrap(),
         tcp_listen: "127.0.0.1:0".parse().unwrap(),
         advertise_ip: None,
+        workers,
     })
     .await
     .expect("media server starts")
@@ -157,6 +164,82 @@ async fn a_client_joins_and_connects_over_udp() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(media.stats().peers, 0);
+}
+
+/// A client with one audio track; its offer and the pending state to accept the answer.
+fn audio_client(socket: &UdpSocket) -> (Rtc, String, str0m::change::SdpPendingOffer) {
+    let mut rtc = client();
+    rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
+    let mut api = rtc.sdp_api();
+    api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, pending) = api.apply().unwrap();
+    (rtc, offer.to_sdp_string(), pending)
+}
+
+/// The UDP port in an answer's host candidate.
+fn udp_port(answer: &str) -> u16 {
+    answer
+        .lines()
+        .find(|l| l.starts_with("a=candidate") && l.to_lowercase().contains(" udp "))
+        .and_then(|l| l.split_whitespace().nth(5))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no UDP candidate in {answer}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rooms_spread_over_two_workers_each_room_on_one_and_all_connect() {
+    let (media, mut events) = start_workers(2).await;
+    let ports: Vec<u16> = media.udp_addrs().iter().map(|a| a.port()).collect();
+    assert_eq!(ports.len(), 2);
+    assert_ne!(ports[0], ports[1]);
+    assert_eq!(media.tcp_addrs().len(), 2);
+
+    let rooms = [RoomId(Uuid::now_v7()), RoomId(Uuid::now_v7())];
+    // Two peers in the first room, one in the second.
+    let mut clients = Vec::new();
+    for room in [rooms[0], rooms[0], rooms[1]] {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (mut rtc, offer, pending) = audio_client(&socket);
+        let peer = PeerId(Uuid::now_v7());
+        let answer = media.join(room, peer, "p".into(), offer).await.unwrap();
+        let port = udp_port(&answer);
+        rtc.sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+            .unwrap();
+        clients.push((peer, port, rtc, socket));
+    }
+    assert_eq!(clients[0].1, clients[1].1, "one room, one worker");
+    assert_ne!(
+        clients[0].1, clients[2].1,
+        "the second room on the other worker"
+    );
+    assert!(clients.iter().all(|c| ports.contains(&c.1)));
+
+    let mut waiting = Vec::new();
+    for (_, _, rtc, socket) in clients.drain(..) {
+        waiting.push(tokio::task::spawn_blocking(move || {
+            connect_udp(rtc, socket)
+        }));
+    }
+    for w in waiting {
+        assert!(w.await.unwrap(), "client connected over UDP");
+    }
+    let mut connected = 0;
+    while connected < 3 {
+        match tokio::time::timeout(DEADLINE, events.recv()).await {
+            Ok(Some(MediaEvent::Connected { .. })) => connected += 1,
+            Ok(Some(_)) => {}
+            other => panic!("waiting for Connected: {other:?}"),
+        }
+    }
+    // Counters are summed over the workers.
+    assert_eq!((media.stats().rooms, media.stats().peers), (2, 3));
+    media.close_room(rooms[0]);
+    let end = Instant::now() + DEADLINE;
+    while media.stats().peers != 1 && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!((media.stats().rooms, media.stats().peers), (1, 1));
 }
 
 #[tokio::test(flavor = "multi_thread")]

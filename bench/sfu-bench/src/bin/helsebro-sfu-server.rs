@@ -41,6 +41,11 @@ async fn serve() -> anyhow::Result<()> {
         udp_listen: SocketAddr::new(ip, 0),
         tcp_listen: SocketAddr::new(ip, 0),
         advertise_ip: None,
+        // One worker unless told otherwise: the benchmark compares CPU per packet on one core.
+        workers: std::env::var("BENCH_WORKERS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1),
     })
     .await?;
     let listener = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
