@@ -6,6 +6,10 @@
 #                                   servers, 2 rounds), writes its section of docs/benchmarks.md
 #   scripts/bench-sfu.sh --soak     Helsebro alone with a meeting of 12 for 10 minutes, resident
 #                                   memory sampled every 30 s; writes the soak section
+#   scripts/bench-sfu.sh --scale    Helsebro alone with 8 meetings of 12, once per media worker
+#                                   count (1, 2, 4, … up to half the cores less one), the server
+#                                   on that many cores and the load client on the other half;
+#                                   needs 6 cores or more; writes the scaling section
 #   scripts/bench-sfu.sh --short    smoke run for the test command (debug build, under 2 minutes):
 #                                   checks that the harness works, asserts no timing, and writes
 #                                   its table to target/bench-sfu-short.md instead
@@ -20,12 +24,22 @@ cd "$(dirname "$0")/.."
 
 short=0
 soak=0
+scale=0
 case "${1:-}" in
   --short) short=1; shift ;;
   --soak) soak=1; shift ;;
+  --scale) scale=1; shift ;;
 esac
 
-if ! command -v janus >/dev/null 2>&1; then
+# Builds the benchmark; with BENCH_NO_BUILD=1 (a machine without a Rust toolchain or network),
+# the binaries must already be in target/.
+build() {
+  if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    cargo build --locked "$@" -p helsebro-bench
+  fi
+}
+
+if [ $scale = 0 ] && ! command -v janus >/dev/null 2>&1; then
   echo "==> installing Debian's janus package"
   export DEBIAN_FRONTEND=noninteractive
   if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends janus >/dev/null; }; then
@@ -64,8 +78,23 @@ if [ "$cores" -ge 2 ]; then
   server_core=(--server-core 1)
 fi
 
-if [ $short = 1 ]; then
-  cargo build --locked -p helsebro-bench
+if [ $scale = 1 ]; then
+  if [ "$cores" -lt 6 ]; then
+    echo "the scaling run needs 6 cores or more (this machine has $cores)" >&2
+    exit 1
+  fi
+  half=$((cores / 2))
+  workers=1
+  w=2
+  while [ $w -le $((half - 1)) ]; do workers="$workers,$w"; w=$((w * 2)); done
+  build --release
+  bin=${CARGO_TARGET_DIR:-target}/release/helsebro-bench
+  "${ns[@]}" taskset -c "$half-$((cores - 1))" "$bin" --scale "$workers" \
+    --server-core "1-$((half - 1))" --client-threads "$half" \
+    --command "scripts/bench-sfu.sh --scale${*:+ $*}" --out docs/benchmarks.md "$@"
+  echo "==> wrote the scaling section of docs/benchmarks.md"
+elif [ $short = 1 ]; then
+  build
   bin=${CARGO_TARGET_DIR:-target}/debug/helsebro-bench
   out=${CARGO_TARGET_DIR:-target}/bench-sfu-short.md
   rm -f "$out"
@@ -73,13 +102,13 @@ if [ $short = 1 ]; then
     --command "scripts/bench-sfu.sh --short" --out "$out" "$@"
   echo "==> SFU benchmark harness works (short run; table in $out)"
 elif [ $soak = 1 ]; then
-  cargo build --locked --release -p helsebro-bench
+  build --release
   bin=${CARGO_TARGET_DIR:-target}/release/helsebro-bench
   "${ns[@]}" "${pin_client[@]}" "$bin" --soak 600 "${server_core[@]}" \
     --command "scripts/bench-sfu.sh --soak" --out docs/benchmarks.md "$@"
   echo "==> wrote the soak section of docs/benchmarks.md"
 else
-  cargo build --locked --release -p helsebro-bench
+  build --release
   bin=${CARGO_TARGET_DIR:-target}/release/helsebro-bench
   "${ns[@]}" "${pin_client[@]}" "$bin" --servers "$servers" "${server_core[@]}" \
     --command "scripts/bench-sfu.sh${*:+ $*}" --out docs/benchmarks.md "$@"

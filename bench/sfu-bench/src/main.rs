@@ -5,13 +5,16 @@
 //!
 //! Usage: `helsebro-bench [--short] [--out FILE] [--servers relay,janus,helsebro]
 //!         [--server-core N] [--video-kbps N] [--scenarios 1:1,meeting-12,...] [--rounds N]
-//!         [--soak SECONDS] [--command "how it was run"]`
+//!         [--soak SECONDS] [--client-threads N] [--scale 1,2,4 [--scale-rooms N]]
+//!         [--command "how it was run"]`
 //!
 //! Every scenario runs against every server `--rounds` times (default 2 in the full run), the
 //! servers in a rotating order within a scenario, so that a slow spell of this shared machine
 //! falls on all of them alike; the figures are pooled over the rounds and each round also has
 //! its row. `--soak` instead runs Helsebro alone with one meeting for that long, samples its
-//! resident memory every 30 s, and writes its own section.
+//! resident memory every 30 s, and writes its own section. `--scale` runs Helsebro alone with
+//! many meetings once per media worker count (the server on that many cores of
+//! `--server-core`, the load client in `--client-threads` threads) and writes its own section.
 
 mod load;
 mod server;
@@ -102,8 +105,16 @@ struct Args {
     short: bool,
     out: Option<String>,
     servers: Vec<Kind>,
-    server_core: Option<usize>,
+    /// CPU list the server is pinned to (`taskset -c`).
+    server_core: Option<String>,
     video_kbps: u32,
+    /// Threads of the load client (whole rooms each).
+    client_threads: usize,
+    /// Scale mode: Helsebro with each of these worker counts, on the first that many cores of
+    /// `server_core`.
+    scale: Vec<usize>,
+    /// Scale mode: rooms of 12.
+    scale_rooms: usize,
     command: String,
     /// Run only these scenarios (by name); empty: all.
     only: Vec<String>,
@@ -118,6 +129,9 @@ fn parse_args() -> anyhow::Result<Args> {
         servers: vec![Kind::Relay, Kind::Janus, Kind::Helsebro],
         server_core: None,
         video_kbps: 1200,
+        client_threads: 1,
+        scale: Vec::new(),
+        scale_rooms: 8,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         only: Vec::new(),
         rounds: 0,
@@ -144,7 +158,25 @@ fn parse_args() -> anyhow::Result<Args> {
                     })
                     .collect::<Result<_, _>>()?;
             }
-            "--server-core" => a.server_core = Some(val()?.parse()?),
+            "--server-core" => {
+                let v = val()?;
+                if v.is_empty()
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == ',' || c == '-')
+                {
+                    anyhow::bail!("--server-core takes a CPU list such as 1 or 1-4, not {v:?}");
+                }
+                a.server_core = Some(v);
+            }
+            "--client-threads" => a.client_threads = val()?.parse::<usize>()?.max(1),
+            "--scale" => {
+                a.scale = val()?
+                    .split(',')
+                    .map(|w| w.parse::<usize>().map(|w| w.max(1)))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--scale-rooms" => a.scale_rooms = val()?.parse::<usize>()?.max(1),
             "--video-kbps" => a.video_kbps = val()?.parse()?,
             "--command" => a.command = val()?,
             "--rounds" => a.rounds = val()?.parse()?,
@@ -253,6 +285,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let traffic = Traffic {
         video_kbps: args.video_kbps,
     };
+    if !args.scale.is_empty() {
+        return scale(&args, traffic).await;
+    }
     if let Some(secs) = args.soak {
         return soak(&args, secs, traffic).await;
     }
@@ -325,8 +360,8 @@ async fn run_one(
     args: &Args,
     traffic: Traffic,
 ) -> anyhow::Result<Outcome> {
-    let server = Server::start(kind, args.server_core).await?;
-    let out = run_scenario(&server, sc, traffic).await;
+    let server = Server::start(kind, args.server_core.as_deref(), 1).await?;
+    let out = run_scenario(&server, sc, traffic, args.client_threads).await;
     drop(server);
     let out = out?;
     eprintln!(
@@ -344,6 +379,113 @@ async fn run_one(
         eprintln!("   ! {f}");
     }
     Ok(out)
+}
+
+/// The CPUs of a `taskset` list such as `1-3,6`, in order.
+fn cpu_list(list: &str) -> anyhow::Result<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => cpus.extend(a.parse::<usize>()?..=b.parse::<usize>()?),
+            None => cpus.push(part.parse()?),
+        }
+    }
+    Ok(cpus)
+}
+
+/// Scale mode: Helsebro alone with many meetings, once per worker count, the server pinned to
+/// as many cores as it has workers and the load client spread over its own threads. Shows that
+/// rooms spread over the workers and what one machine carries; writes its own section.
+async fn scale(args: &Args, traffic: Traffic) -> anyhow::Result<()> {
+    let cores = match &args.server_core {
+        Some(list) => cpu_list(list)?,
+        None => Vec::new(),
+    };
+    let sc = Scenario {
+        name: "scale",
+        what: format!("{} rooms of 12", args.scale_rooms),
+        rooms: vec![12; args.scale_rooms],
+        lossy: 0.0,
+        burst: false,
+        warmup: Duration::from_secs(6),
+        window: Duration::from_secs(15),
+        rss_every: None,
+    };
+    let mut rows = Vec::new();
+    for &workers in &args.scale {
+        let pin = (!cores.is_empty()).then(|| {
+            cores
+                .iter()
+                .take(workers)
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        eprintln!(
+            "== Helsebro SFU / scale: {}, {workers} worker(s) on core(s) {}",
+            sc.what,
+            pin.as_deref().unwrap_or("any")
+        );
+        let server = Server::start(Kind::Helsebro, pin.as_deref(), workers).await?;
+        let out = run_scenario(&server, &sc, traffic, args.client_threads).await;
+        drop(server);
+        let out = out?;
+        eprintln!(
+            "   forwarded {} of {} units, server {:.2} cores, p99 {:.2} ms, {} failures",
+            out.forwarded,
+            out.expected,
+            out.cpu_s / out.window_s,
+            out.lat_p99,
+            out.failures.len()
+        );
+        rows.push((workers, pin, out));
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "## Scaling over media workers\n");
+    let _ = writeln!(
+        s,
+        "- Command: `{}`\n- Machine: {}\n- Helsebro SFU alone, {} ({} participants), traffic as \
+         above; the load client in {} threads on cores of its own; each run with the server's \
+         `media_workers` set as below and the server pinned to that many cores. A room stays on \
+         one worker; a new room goes to the worker with the fewest peers.\n",
+        args.command,
+        machine(),
+        sc.what,
+        sc.participants(),
+        args.client_threads
+    );
+    let _ = writeln!(
+        s,
+        "| workers | server cores | fwd pkt/s | server CPU (cores) | pkt per CPU-s | loss % | \
+         latency p50 / p99 / p99.9 ms | join p50 / p99 ms | client CPU (cores) |\n\
+         |---:|---|---:|---:|---:|---:|---|---|---:|"
+    );
+    for (workers, pin, out) in &rows {
+        let _ = writeln!(
+            s,
+            "| {workers} | {} | {:.0} | {:.2} | {:.0} | {:.2} | {:.2} / {:.2} / {:.2} | {:.0} / {:.0} | {:.2} |",
+            pin.as_deref().unwrap_or("any"),
+            out.forwarded as f64 / out.window_s,
+            out.cpu_s / out.window_s,
+            out.pps_per_cpu(),
+            out.loss_pct(),
+            out.lat_p50,
+            out.lat_p99,
+            out.lat_p999,
+            out.join_p50,
+            out.join_p99,
+            out.client_cpu_s / out.window_s
+        );
+    }
+    let _ = writeln!(s);
+    match &args.out {
+        Some(path) => write_section(std::path::Path::new(path), "sfu-scale", &s)?,
+        None => print!("{s}"),
+    }
+    if rows.iter().any(|(_, _, o)| o.forwarded == 0) {
+        anyhow::bail!("nothing was forwarded in a scaling run");
+    }
+    Ok(())
 }
 
 async fn soak(args: &Args, secs: u64, traffic: Traffic) -> anyhow::Result<()> {
@@ -400,14 +542,111 @@ async fn soak(args: &Args, secs: u64, traffic: Traffic) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_scenario(server: &Server, sc: &Scenario, traffic: Traffic) -> anyhow::Result<Outcome> {
+/// One participant to start: its room (index, size, id), its own id and its link's loss.
+#[derive(Clone, Copy)]
+struct Planned {
+    room: usize,
+    size: usize,
+    room_uuid: uuid::Uuid,
+    me: u32,
+    loss: f64,
+}
+
+/// What one client thread saw (its own participants), to be merged.
+#[derive(Default)]
+struct Tally {
+    sent: HashMap<u32, u64>,
+    received: HashMap<(u32, u32), u64>,
+    latency_us: Vec<u32>,
+    join_ms: Vec<f64>,
+    failures: Vec<String>,
+    connected: u32,
+}
+
+impl Tally {
+    fn merge(&mut self, o: Tally) {
+        self.sent.extend(o.sent);
+        self.received.extend(o.received);
+        self.latency_us.extend(o.latency_us);
+        self.join_ms.extend(o.join_ms);
+        self.failures.extend(o.failures);
+        self.connected += o.connected;
+    }
+}
+
+/// One client thread: its own single-threaded runtime running `part` (whole rooms) until the
+/// scenario stops.
+fn client_thread(
+    target: server::Target,
+    part: Vec<Planned>,
+    shared_at: (Instant, (Instant, Instant), Instant, Traffic),
+    burst: bool,
+) -> anyhow::Result<Tally> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let (epoch, window, stop_at, traffic) = shared_at;
+        let shared = Rc::new(Shared::new(epoch, window, stop_at, traffic));
+        let feeds: signal::Feeds = Rc::default();
+        let mut tasks = Vec::new();
+        for p in part {
+            let sh = shared.clone();
+            let t = match target.kind {
+                Kind::Relay => tokio::task::spawn_local(load::run_raw(
+                    target.udp,
+                    p.room as u32,
+                    p.me,
+                    p.loss,
+                    sh,
+                )),
+                Kind::Helsebro => tokio::task::spawn_local(signal::helsebro_participant(
+                    target.signal,
+                    p.room_uuid,
+                    p.me,
+                    p.loss,
+                    sh,
+                )),
+                Kind::Janus => tokio::task::spawn_local(signal::janus_participant(
+                    target.janus_url.clone(),
+                    1000 + p.room as u64,
+                    p.size,
+                    p.me,
+                    p.loss,
+                    feeds.clone(),
+                    sh,
+                )),
+            };
+            tasks.push(t);
+            if !burst {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        Ok(Tally {
+            sent: shared.sent.take(),
+            received: shared.received.take(),
+            latency_us: shared.latency_us.take(),
+            join_ms: shared.join_ms.take(),
+            failures: shared.failures.take(),
+            connected: shared.connected.get(),
+        })
+    })
+}
+
+async fn run_scenario(
+    server: &Server,
+    sc: &Scenario,
+    traffic: Traffic,
+    client_threads: usize,
+) -> anyhow::Result<Outcome> {
     let rss_base_kb = server.rss_kb();
     let start = Instant::now();
     let window = (start + sc.warmup, start + sc.warmup + sc.window);
     let stop_at = window.1 + Duration::from_millis(800);
-    let shared = Rc::new(Shared::new(start, window, stop_at, traffic));
-    let feeds: signal::Feeds = Rc::default();
-    let mut tasks = Vec::new();
     let mut lossy_id = None;
     let mut me = 0u32;
     let mut room_of: HashMap<u32, usize> = HashMap::new();
@@ -416,6 +655,9 @@ async fn run_scenario(server: &Server, sc: &Scenario, traffic: Traffic) -> anyho
             signal::janus_create_room(&server.janus_url(), 1000 + r as u64).await?;
         }
     }
+    // Whole rooms per client thread, dealt in turn.
+    let threads = client_threads.clamp(1, sc.rooms.len().max(1));
+    let mut plan: Vec<Vec<Planned>> = vec![Vec::new(); threads];
     for (r, &size) in sc.rooms.iter().enumerate() {
         let room_uuid = uuid::Uuid::now_v7();
         for i in 0..size {
@@ -426,34 +668,24 @@ async fn run_scenario(server: &Server, sc: &Scenario, traffic: Traffic) -> anyho
                 0.0
             };
             room_of.insert(me, r);
-            let sh = shared.clone();
-            let t = match server.kind {
-                Kind::Relay => {
-                    tokio::task::spawn_local(load::run_raw(server.udp, r as u32, me, loss, sh))
-                }
-                Kind::Helsebro => tokio::task::spawn_local(signal::helsebro_participant(
-                    server.signal,
-                    room_uuid,
-                    me,
-                    loss,
-                    sh,
-                )),
-                Kind::Janus => tokio::task::spawn_local(signal::janus_participant(
-                    server.janus_url(),
-                    1000 + r as u64,
-                    size,
-                    me,
-                    loss,
-                    feeds.clone(),
-                    sh,
-                )),
-            };
-            tasks.push(t);
+            plan[r % threads].push(Planned {
+                room: r,
+                size,
+                room_uuid,
+                me,
+                loss,
+            });
             me += 1;
-            if !sc.burst {
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
         }
+    }
+    let mut clients = Vec::new();
+    for part in plan {
+        let target = server.target();
+        let at = (start, window, stop_at, traffic);
+        let burst = sc.burst;
+        clients.push(tokio::task::spawn_blocking(move || {
+            client_thread(target, part, at, burst)
+        }));
     }
     tokio::time::sleep_until(window.0.into()).await;
     let cpu0 = server.cpu_s();
@@ -474,22 +706,21 @@ async fn run_scenario(server: &Server, sc: &Scenario, traffic: Traffic) -> anyho
     let cpu1 = server.cpu_s();
     let self1 = server::self_cpu_s();
     let rss_kb = server.rss_kb();
-    for t in tasks {
-        let _ = t.await;
+    let mut tally = Tally::default();
+    for c in clients {
+        tally.merge(c.await??);
     }
-
-    let sent = shared.sent.borrow();
-    let received = shared.received.borrow();
+    let (sent, received) = (&tally.sent, &tally.received);
     let mut out = Outcome {
         participants: sc.participants(),
-        connected: shared.connected.get(),
+        connected: tally.connected,
         window_s: sc.window.as_secs_f64(),
         cpu_s: cpu1 - cpu0,
         client_cpu_s: self1 - self0,
         rss_base_kb,
         rss_kb,
         rss_samples,
-        failures: shared.failures.borrow().clone(),
+        failures: tally.failures.clone(),
         ..Outcome::default()
     };
     for (&publisher, &n) in sent.iter() {
@@ -506,12 +737,12 @@ async fn run_scenario(server: &Server, sc: &Scenario, traffic: Traffic) -> anyho
             }
         }
     }
-    let mut lat = shared.latency_us.borrow().clone();
+    let mut lat = std::mem::take(&mut tally.latency_us);
     lat.sort_unstable();
     out.lat_p50 = percentile(&lat, 0.50) / 1000.0;
     out.lat_p99 = percentile(&lat, 0.99) / 1000.0;
     out.lat_p999 = percentile(&lat, 0.999) / 1000.0;
-    let mut joins = shared.join_ms.borrow().clone();
+    let mut joins = std::mem::take(&mut tally.join_ms);
     joins.sort_by(f64::total_cmp);
     out.join_p50 = percentile_f(&joins, 0.50);
     out.join_p99 = percentile_f(&joins, 0.99);
@@ -648,10 +879,9 @@ fn report(
         } else {
             "full"
         },
-        args.server_core.map_or_else(
-            || "(none: fewer than 2 cores)".to_string(),
-            |c| c.to_string()
-        ),
+        args.server_core
+            .clone()
+            .unwrap_or_else(|| "(none: fewer than 2 cores)".to_string()),
         args.rounds
     );
     let _ = writeln!(

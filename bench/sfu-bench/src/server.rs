@@ -33,6 +33,15 @@ pub struct Server {
     _dir: Option<TempDir>,
 }
 
+/// What a client thread needs to reach a server (sendable to another thread).
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub kind: Kind,
+    pub udp: SocketAddr,
+    pub signal: SocketAddr,
+    pub janus_url: String,
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -57,11 +66,11 @@ pub fn janus_available() -> bool {
         .is_ok()
 }
 
-fn command(core: Option<usize>, program: &str) -> Command {
-    match core {
+fn command(cores: Option<&str>, program: &str) -> Command {
+    match cores {
         Some(c) => {
             let mut cmd = Command::new("taskset");
-            cmd.arg("-c").arg(c.to_string()).arg(program);
+            cmd.arg("-c").arg(c).arg(program);
             cmd
         }
         None => Command::new(program),
@@ -77,14 +86,17 @@ fn sibling(name: &str) -> anyhow::Result<String> {
 }
 
 impl Server {
-    pub async fn start(kind: Kind, core: Option<usize>) -> anyhow::Result<Server> {
+    /// Starts `kind` pinned to `cores` (a `taskset` CPU list such as `1` or `1-4`); Helsebro
+    /// with `workers` media workers.
+    pub async fn start(kind: Kind, cores: Option<&str>, workers: usize) -> anyhow::Result<Server> {
         match kind {
             Kind::Relay | Kind::Helsebro => {
                 let bin = sibling(match kind {
                     Kind::Relay => "udp-relay",
                     _ => "helsebro-sfu-server",
                 })?;
-                let mut child = command(core, &bin)
+                let mut child = command(cores, &bin)
+                    .env("BENCH_WORKERS", workers.to_string())
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::inherit())
@@ -122,7 +134,16 @@ impl Server {
                     _dir: None,
                 })
             }
-            Kind::Janus => start_janus(core).await,
+            Kind::Janus => start_janus(cores).await,
+        }
+    }
+
+    pub fn target(&self) -> Target {
+        Target {
+            kind: self.kind,
+            udp: self.udp,
+            signal: self.signal,
+            janus_url: self.janus_url(),
         }
     }
 
@@ -180,7 +201,7 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// Janus with only VideoRoom and the HTTP transport, ICE-lite, host candidates on loopback.
-async fn start_janus(core: Option<usize>) -> anyhow::Result<Server> {
+async fn start_janus(cores: Option<&str>) -> anyhow::Result<Server> {
     let lib = [
         "/usr/lib/x86_64-linux-gnu/janus",
         "/usr/lib/aarch64-linux-gnu/janus",
@@ -253,7 +274,7 @@ events: {{
     )?;
     std::fs::write(dir.0.join("janus.plugin.videoroom.jcfg"), "general: {\n}\n")?;
     let log = std::fs::File::create(dir.0.join("janus.log"))?;
-    let child = command(core, "janus")
+    let child = command(cores, "janus")
         .arg("-C")
         .arg(dir.0.join("janus.jcfg"))
         .arg("-F")
