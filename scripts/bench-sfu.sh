@@ -60,13 +60,13 @@ command -v janus >/dev/null 2>&1 && servers=janus,helsebro,relay
 # machine: run it in a network namespace of its own with a veth address (as root), or else on
 # 127.0.0.1 without Janus.
 ns=()
-if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
   ns=(unshare -n bash -c 'ip link set lo up &&
     ip link add bench0 type veth peer name bench1 &&
     ip addr add 10.99.0.1/24 dev bench0 && ip link set bench0 up && ip link set bench1 up &&
     BENCH_IP=10.99.0.1 BENCH_IFACE=bench0 exec "$@"' bench)
-elif [ "$servers" != helsebro,relay ]; then
-  echo "!! not root (no network namespace): Janus is skipped" >&2
+elif [ "$servers" != helsebro,relay ] && [ $scale = 0 ]; then
+  echo "!! not root or no iproute2 (no network namespace): Janus is skipped" >&2
   servers=helsebro,relay
 fi
 
