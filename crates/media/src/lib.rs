@@ -29,7 +29,8 @@
 //! one `Event::RtpPacket` (already decrypted, RTX repaired) and is written to each subscriber's
 //! m-line with `StreamTx::write_rtp`. The payload is shared, not copied; str0m encrypts it with
 //! the subscriber's keys under the subscriber's SSRC and header extensions, keeps it for
-//! answering NACKs with RTX, and sends RTCP and transport-wide (TWCC) feedback to publishers. [`forward::Rewriter`] keeps each
+//! answering NACKs with RTX, and sends RTCP and transport-wide (TWCC) feedback to publishers.
+//! [`forward::Rewriter`] keeps each
 //! outgoing m-line one continuous stream across simulcast switches and pauses (sequence number,
 //! timestamp, VP8 picture id and TL0PICIDX), and the router starts and switches video only at
 //! a keyframe (detected in the payload: VP8 and H.264). Nothing waits for a whole frame, so a
@@ -292,12 +293,18 @@ impl Media {
 
     /// The first worker's UDP socket address.
     pub fn udp_addr(&self) -> SocketAddr {
-        self.udp_addrs()[0]
+        self.inner
+            .workers
+            .first()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |w| w.udp_addr)
     }
 
     /// The first worker's TCP listener address.
     pub fn tcp_addr(&self) -> SocketAddr {
-        self.tcp_addrs()[0]
+        self.inner
+            .workers
+            .first()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |w| w.tcp_addr)
     }
 
     /// Every worker's UDP socket address, in worker order.
@@ -341,7 +348,7 @@ impl Media {
             },
         );
         let result = match sent {
-            Ok(()) => rx.await.map_err(|_| MediaError::Closed)?,
+            Ok(()) => rx.await.unwrap_or(Err(MediaError::Closed)),
             Err(e) => Err(e),
         };
         // Refused: a fresh connection in the same room leaves the old one in place; otherwise

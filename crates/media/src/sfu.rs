@@ -110,6 +110,8 @@ struct ReportRound {
     packets: u64,
     /// Any m-line had a fresh report.
     fresh: bool,
+    /// The highest loss reported, for a round in which nothing was sent to weigh it by.
+    max_loss: f32,
     rtt: Option<Duration>,
 }
 
@@ -313,8 +315,8 @@ impl Sfu {
         // second, a NACK and a retransmission on a round trip of up to about 250 ms (a Norwegian
         // mobile link is 30–100 ms). str0m's default (1024 packets, 3 s) kept a ring of up to
         // 1024 packet records per outgoing video stream, and a subscriber in a meeting of 12 has
-        // 11 of them; each holds its own copy of the payload, so this is most of a subscriber's
-        // memory.
+        // 11 of them. The payloads are shared between subscribers (`Arc`); the records (header,
+        // extension values) are not, and they are most of a subscriber's memory.
         let mut direct = peer.rtc.direct_api();
         for (mid, _) in &opened {
             if let Some(tx) = direct.stream_tx_by_mid(*mid, None) {
@@ -892,7 +894,7 @@ fn drain(
                     let loss = if round.packets > 0 {
                         (round.lost / round.packets as f64) as f32
                     } else {
-                        0.0
+                        round.max_loss
                     };
                     let bps = peer.link.on_report(now, loss, round.rtt);
                     queue.push(Propagated::Estimate(id, bps));
@@ -982,6 +984,7 @@ fn drain(
                         let packets = stats.packets.saturating_sub(sent);
                         let round = &mut peer.report;
                         round.fresh = true;
+                        round.max_loss = round.max_loss.max(loss);
                         round.lost += f64::from(loss) * packets as f64;
                         round.packets += packets;
                         round.rtt = round.rtt.max(stats.rtt);
