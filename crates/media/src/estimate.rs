@@ -91,11 +91,20 @@ impl LinkEstimate {
     /// What the subscriber could use at most right now (all its tracks on their highest layer);
     /// the estimate grows no further than [`CAP_HEADROOM_PCT`] above it. `0` (nothing
     /// subscribed) leaves the cap as it was.
+    ///
+    /// An estimate held down by the cap says nothing about the link above it: when the cap
+    /// rises (video added to a call that carried only audio), it starts again as a new
+    /// connection would, from [`INITIAL_BPS`] (or the new cap) with the fast start.
     pub fn set_wanted(&mut self, wanted_bps: u64) {
         if wanted_bps == 0 {
             return;
         }
-        self.cap = (wanted_bps.saturating_mul(100 + CAP_HEADROOM_PCT) / 100).max(FLOOR_BPS);
+        let cap = (wanted_bps.saturating_mul(100 + CAP_HEADROOM_PCT) / 100).max(FLOOR_BPS);
+        if cap > self.cap && self.bps >= self.cap {
+            self.bps = self.bps.max(INITIAL_BPS.min(cap));
+            self.starting = true;
+        }
+        self.cap = cap;
         self.bps = self.bps.min(self.cap).max(FLOOR_BPS);
     }
 
@@ -175,6 +184,28 @@ mod tests {
         // Wanting less pulls the estimate down with it.
         e.set_wanted(400_000);
         assert_eq!(e.bps(), 500_000);
+    }
+
+    #[test]
+    fn an_estimate_held_down_by_the_cap_starts_again_when_the_cap_rises() {
+        let t0 = Instant::now();
+        let mut e = LinkEstimate::new();
+        // Audio only: capped low, and a little loss ends the fast start.
+        e.set_wanted(50_000);
+        assert_eq!(e.bps(), FLOOR_BPS);
+        e.on_report(t0, 0.05, None);
+        assert_eq!(e.bps(), FLOOR_BPS);
+        // Video arrives: back to the initial estimate and the fast start.
+        e.set_wanted(3_000_000);
+        assert_eq!(e.bps(), INITIAL_BPS);
+        assert_eq!(e.on_report(t0 + 1000 * MS, 0.0, None), 1_500_000);
+        // An estimate below its cap (the link's own limit) is left where it is.
+        let mut lossy = LinkEstimate::new();
+        lossy.set_wanted(2_000_000);
+        lossy.on_report(t0, 0.5, None);
+        assert_eq!(lossy.bps(), 750_000);
+        lossy.set_wanted(6_000_000);
+        assert_eq!(lossy.bps(), 750_000);
     }
 
     #[test]
