@@ -86,14 +86,14 @@ pub(crate) fn start(
                 )
             })?;
         }
-        bound.push((udp, tcp, udp_candidate, tcp_candidate));
+        bound.push((udp, tcp, udp_addr, tcp_addr, udp_candidate, tcp_candidate));
     }
 
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let mut workers = Vec::with_capacity(count);
-    for (i, (udp, tcp, udp_candidate, tcp_candidate)) in bound.into_iter().enumerate() {
-        let udp_addr = udp.local_addr()?;
-        let tcp_addr = tcp.local_addr()?;
+    for (i, (udp, tcp, udp_addr, tcp_addr, udp_candidate, tcp_candidate)) in
+        bound.into_iter().enumerate()
+    {
         let counters = Arc::new(Counters::default());
         let sfu = Sfu::new(udp_candidate, tcp_candidate, counters.clone());
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -264,15 +264,8 @@ fn transmit(
 ) {
     match t.proto {
         Protocol::Udp => {
-            if backlog.is_empty() {
-                match udp.try_send_to(&t.contents, t.destination) {
-                    Ok(_) => return,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => {
-                        tracing::trace!(error = %e, "UDP send failed");
-                        return;
-                    }
-                }
+            if backlog.is_empty() && try_send(udp, &t) {
+                return;
             }
             if backlog.len() < UDP_BACKLOG {
                 backlog.push_back(t);
@@ -301,12 +294,23 @@ fn transmit(
 /// Send what waits in `backlog` until the socket is full again.
 fn flush(udp: &UdpSocket, backlog: &mut VecDeque<Transmit>) {
     while let Some(t) = backlog.front() {
-        match udp.try_send_to(&t.contents, t.destination) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e) => tracing::trace!(error = %e, "UDP send failed"),
+        if !try_send(udp, t) {
+            return;
         }
         backlog.pop_front();
+    }
+}
+
+/// Send one UDP datagram now. `false` only when the socket's send buffer is full (it may be
+/// sent later); any other failure is logged and the datagram given up (media tolerates loss).
+fn try_send(udp: &UdpSocket, t: &Transmit) -> bool {
+    match udp.try_send_to(&t.contents, t.destination) {
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+        Err(e) => {
+            tracing::trace!(error = %e, "UDP send failed");
+            true
+        }
     }
 }
 

@@ -102,6 +102,29 @@ struct Peer {
     sent: Vec<(Mid, u64)>,
 }
 
+impl Peer {
+    /// A new connection, to be drained at once.
+    fn new(rtc: Rtc, role: Role, outs: Vec<OutTrack>, now: Instant) -> Self {
+        Peer {
+            rtc,
+            role,
+            connected: false,
+            lost: false,
+            announced: false,
+            published: Vec::new(),
+            outs,
+            pending: None,
+            next_timeout: now,
+            dirty: true,
+            written: false,
+            link: LinkEstimate::new(),
+            last_wanted: None,
+            report: ReportRound::default(),
+            sent: Vec::new(),
+        }
+    }
+}
+
 /// The receiver reports of one stats round, over all of a peer's outgoing m-lines.
 #[derive(Debug, Default)]
 struct ReportRound {
@@ -113,6 +136,30 @@ struct ReportRound {
     /// The highest loss reported, for a round in which nothing was sent to weigh it by.
     max_loss: f32,
     rtt: Option<Duration>,
+}
+
+impl ReportRound {
+    /// One m-line's fresh report: `loss` over the `packets` sent to it since the last round.
+    fn add(&mut self, loss: f32, packets: u64, rtt: Option<Duration>) {
+        self.fresh = true;
+        self.max_loss = self.max_loss.max(loss);
+        self.lost += f64::from(loss) * packets as f64;
+        self.packets += packets;
+        self.rtt = self.rtt.max(rtt);
+    }
+
+    /// The round's loss (weighed by packets sent) and round-trip time; `None` without a report.
+    fn result(&self) -> Option<(f32, Option<Duration>)> {
+        if !self.fresh {
+            return None;
+        }
+        let loss = if self.packets > 0 {
+            (self.lost / self.packets as f64) as f32
+        } else {
+            self.max_loss
+        };
+        Some((loss, self.rtt))
+    }
 }
 
 /// Something one peer's output causes at other peers, handled after that peer is drained.
@@ -248,23 +295,7 @@ impl Sfu {
         }
         self.peers.insert(
             peer,
-            Peer {
-                rtc,
-                role: Role::Member { room, label },
-                connected: false,
-                lost: false,
-                announced: false,
-                published: Vec::new(),
-                outs,
-                pending: None,
-                next_timeout: now,
-                dirty: true,
-                written: false,
-                link: LinkEstimate::new(),
-                last_wanted: None,
-                report: ReportRound::default(),
-                sent: Vec::new(),
-            },
+            Peer::new(rtc, Role::Member { room, label }, outs, now),
         );
         self.update_gauges();
         Ok(answer.to_sdp_string())
@@ -410,28 +441,10 @@ impl Sfu {
             .accept_offer(offer)
             .map_err(|e| MediaError::BadSdp(e.to_string()))?;
         let id = PeerId(uuid::Uuid::now_v7());
-        self.peers.insert(
-            id,
-            Peer {
-                rtc,
-                role: Role::Probe {
-                    expires: now + PROBE_LIFETIME,
-                },
-                connected: false,
-                lost: false,
-                announced: false,
-                published: Vec::new(),
-                outs: Vec::new(),
-                pending: None,
-                next_timeout: now,
-                dirty: true,
-                written: false,
-                link: LinkEstimate::new(),
-                last_wanted: None,
-                report: ReportRound::default(),
-                sent: Vec::new(),
-            },
-        );
+        let role = Role::Probe {
+            expires: now + PROBE_LIFETIME,
+        };
+        self.peers.insert(id, Peer::new(rtc, role, Vec::new(), now));
         self.update_gauges();
         Ok(answer.to_sdp_string())
     }
@@ -890,13 +903,8 @@ fn drain(
                 // A stats round comes out in one go: all of it is in once the peer wants a
                 // timeout.
                 let round = std::mem::take(&mut peer.report);
-                if member && round.fresh {
-                    let loss = if round.packets > 0 {
-                        (round.lost / round.packets as f64) as f32
-                    } else {
-                        round.max_loss
-                    };
-                    let bps = peer.link.on_report(now, loss, round.rtt);
+                if member && let Some((loss, rtt)) = round.result() {
+                    let bps = peer.link.on_report(now, loss, rtt);
                     queue.push(Propagated::Estimate(id, bps));
                 }
                 return t;
@@ -982,12 +990,7 @@ fn drain(
                     };
                     if let Some(loss) = stats.loss {
                         let packets = stats.packets.saturating_sub(sent);
-                        let round = &mut peer.report;
-                        round.fresh = true;
-                        round.max_loss = round.max_loss.max(loss);
-                        round.lost += f64::from(loss) * packets as f64;
-                        round.packets += packets;
-                        round.rtt = round.rtt.max(stats.rtt);
+                        peer.report.add(loss, packets, stats.rtt);
                     }
                 }
                 _ => {}
