@@ -37,6 +37,15 @@ const MAX_TITLE_CHARS: usize = 200;
 const MAX_NOTE_CHARS: usize = 500;
 /// How long an ad-hoc room is booked for (the links last `adhoc_link_hours`).
 const ADHOC_DURATION_MINUTES: i64 = 60;
+/// How far past now the home page's list of appointments reaches (beyond today's).
+pub const AHEAD_HOURS: i64 = 12;
+
+/// Midnight at the start of a date in Norwegian time.
+fn start_of(d: Date) -> Result<Timestamp> {
+    d.to_zoned(oslo())
+        .map(|z| z.timestamp())
+        .map_err(|e| AppError::invalid("date", e.to_string()))
+}
 
 /// Someone to invite by link.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -675,17 +684,38 @@ impl App {
                 .parse::<Date>()
                 .map_err(|_| AppError::invalid("date", "give the date as YYYY-MM-DD"))?
         };
-        let start = |d: Date| {
-            d.to_zoned(oslo())
-                .map(|z| z.timestamp())
-                .map_err(|e| AppError::invalid("date", e.to_string()))
-        };
         let next = day
             .tomorrow()
             .map_err(|_| AppError::invalid("date", "the date is out of range"))?;
+        self.appointments_between(p, start_of(day)?, start_of(next)?)
+            .await
+    }
+
+    /// What the home page lists: today's appointments and those starting in the next
+    /// [`AHEAD_HOURS`] hours, so that late in the evening the first ones after midnight are there
+    /// too (a call booked for 00:10 is found at 23:40).
+    pub async fn appointments_ahead(&self, p: &StaffPrincipal) -> Result<Vec<AppointmentItem>> {
+        let now = self.now();
+        let today = self.today();
+        let tomorrow = today
+            .tomorrow()
+            .map_err(|_| AppError::invalid("date", "the date is out of range"))?;
+        let ahead = now
+            .checked_add(SignedDuration::from_hours(AHEAD_HOURS))
+            .unwrap_or(now);
+        self.appointments_between(p, start_of(today)?, start_of(tomorrow)?.max(ahead))
+            .await
+    }
+
+    async fn appointments_between(
+        &self,
+        p: &StaffPrincipal,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<AppointmentItem>> {
         let list = self
             .store()
-            .appointments_of_staff(p.id, start(day)?, start(next)?)
+            .appointments_of_staff(p.id, from, until)
             .await?;
         Ok(list
             .into_iter()

@@ -245,7 +245,7 @@ impl App {
 const DEMO_APPOINTMENT_TITLE: &str = "Demo: videotime";
 
 impl App {
-    /// The demo video appointment: today, shortly after now, for the first demo patient with
+    /// The demo video appointment: half an hour from now (after midnight late in the evening), for the first demo patient with
     /// the demo clinician (`lege`) as host. Each run makes a fresh link for the patient (links
     /// cannot be shown again) and returns it to print; `None` without the demo data.
     pub async fn load_demo_appointment(&self) -> Result<Option<String>> {
@@ -269,7 +269,7 @@ impl App {
         };
         let now = self.now();
         let existing = self
-            .appointments_on(&principal, "")
+            .appointments_ahead(&principal)
             .await?
             .into_iter()
             .find(|i| {

@@ -681,3 +681,53 @@ async fn bad_bookings_get_a_clear_4xx_and_change_nothing() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn late_in_the_evening_the_home_page_lists_the_first_appointments_after_midnight() {
+    let w = world().await;
+    let titled = |date: &str, time: &str, title: &str| {
+        let mut b = booking(&w, date, time);
+        b["title"] = json!(title);
+        b
+    };
+    // The test clock is 2027-01-15 09:00 in Norway.
+    let morning = book(&w, &titled("2027-01-15", "10:00", "Morgentime")).await;
+    let night = book(&w, &titled("2027-01-16", "00:10", "Nattevakt")).await;
+    let later = book(&w, &titled("2027-01-16", "14:00", "Ettermiddag")).await;
+    // 23:40 in Norway (UTC+1 in winter).
+    w.s.clock
+        .set("2027-01-15T22:40:00Z".parse::<jiff::Timestamp>().unwrap());
+    let (lege, _) = w.s.login("lege").await;
+    let res = lege.get(w.s.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let list = common::between(&page, "id=\"today-h\"", "</section>");
+    let id = |b: &Value| b["appointment_id"].as_str().unwrap().to_owned();
+    assert!(
+        list.contains(&format!("/appointments/{}", id(&morning))),
+        "today's earlier appointment stays on the list"
+    );
+    assert!(
+        list.contains(&format!("/appointments/{}", id(&night))),
+        "00:10 tomorrow is on the list at 23:40: {list}"
+    );
+    assert!(
+        list.contains("i morgen 00:10–00:40"),
+        "and says it is tomorrow: {list}"
+    );
+    assert!(
+        !list.contains(&format!("/appointments/{}", id(&later))),
+        "14:00 tomorrow is more than 12 hours ahead"
+    );
+    // The same list through the app, as the demo loader reads it to find its appointment.
+    let p = common::principal(w.lege_id.parse().unwrap(), "lege", &[Role::Clinician]);
+    let titles: Vec<String> =
+        w.s.app
+            .appointments_ahead(&p)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.appointment.title)
+            .collect();
+    assert_eq!(titles, ["Morgentime", "Nattevakt"]);
+}

@@ -108,7 +108,13 @@ pub struct DayRow {
     pub outcome: String,
 }
 
-pub fn day_rows(i: &Tr, items: &[AppointmentItem]) -> Vec<DayRow> {
+/// Rows for a list of appointments. With `today`, an appointment on another day says which
+/// ("tomorrow 00:10–00:40"), as the home page's list reaches past midnight.
+pub fn day_rows(
+    i: &Tr,
+    items: &[AppointmentItem],
+    today: Option<jiff::civil::Date>,
+) -> Vec<DayRow> {
     items
         .iter()
         .map(|item| {
@@ -121,7 +127,19 @@ pub fn day_rows(i: &Tr, items: &[AppointmentItem]) -> Vec<DayRow> {
             };
             DayRow {
                 id: a.id,
-                time: format!("{}–{}", clock(a.starts_at), clock(a.ends_at())),
+                time: {
+                    let span = format!("{}–{}", clock(a.starts_at), clock(a.ends_at()));
+                    let day = a.starts_at.to_zoned(oslo()).date();
+                    match today {
+                        Some(t) if day != t && t.tomorrow().ok() == Some(day) => {
+                            format!("{} {span}", i.t(tkey("appointment-tomorrow")))
+                        }
+                        Some(t) if day != t => {
+                            format!("{} {span}", day.strftime("%d.%m.%Y"))
+                        }
+                        _ => span,
+                    }
+                },
                 who,
                 state: if a.cancelled_at.is_some() {
                     i.t(tkey("appointment-cancelled"))
@@ -213,7 +231,7 @@ pub async fn day_page(
         q.date.trim().to_owned()
     };
     render(&DayPage {
-        rows: day_rows(&l.i, &items),
+        rows: day_rows(&l.i, &items, None),
         l,
         date,
     })

@@ -34,7 +34,7 @@ pub async fn home(
 ) -> Result<Response, PageError> {
     let mut patients = state.app.my_patients(&p).await?;
     let today = if p.can(Permission::TreatPatients) {
-        state.app.appointments_on(&p, "").await?
+        state.app.appointments_ahead(&p).await?
     } else {
         Vec::new()
     };
@@ -62,7 +62,7 @@ pub async fn home(
     }
     shortcuts.push(("/me/calendar", l.i.t("calendar-title")));
     let roles = principal_roles(&l.i, &p);
-    let today = super::appointments::day_rows(&l.i, &today);
+    let today = super::appointments::day_rows(&l.i, &today, Some(state.app.today()));
     let roles_for_invitee = super::appointments::role_options(&l.i);
     render(&HomePage {
         l,
