@@ -32,8 +32,10 @@ pub const PROBE_LIFETIME: Duration = Duration::from_secs(30);
 const STATS_INTERVAL: Duration = Duration::from_millis(500);
 /// Most rounds of propagation in one `poll`.
 const MAX_POLL_ROUNDS: usize = 16;
-/// Most packets kept per outgoing stream for answering NACKs.
-const RTX_CACHE_PACKETS: usize = 128;
+/// Most packets kept per outgoing video stream for answering NACKs: the half second of
+/// [`RTX_CACHE_AGE`] at 1.2 Mbit/s (about 115 packets/s with keyframes); a quarter of a second at
+/// 2.5 Mbit/s. Each slot of str0m's ring is a packet record of about 430 bytes.
+const RTX_CACHE_PACKETS: usize = 64;
 /// How long a sent packet is kept for answering NACKs.
 const RTX_CACHE_AGE: Duration = Duration::from_millis(500);
 /// How often a subscriber's estimate learns from the router what the subscriber could use.
@@ -335,7 +337,7 @@ impl Sfu {
                 OutState::Negotiating(m) if out.orphaned => out.state = OutState::ToStop(m),
                 OutState::Negotiating(m) => {
                     out.state = OutState::Open(m);
-                    opened.push((m, out.source));
+                    opened.push((m, out.source, out.kind));
                 }
                 _ => {}
             }
@@ -347,18 +349,24 @@ impl Sfu {
         // mobile link is 30–100 ms). str0m's default (1024 packets, 3 s) kept a ring of up to
         // 1024 packet records per outgoing video stream, and a subscriber in a meeting of 12 has
         // 11 of them. The payloads are shared between subscribers (`Arc`); the records (header,
-        // extension values) are not, and they are most of a subscriber's memory.
+        // extension values) are not: at 64 slots they are still about a third of the heap of a
+        // meeting of 12 (heaptrack).
+        // Audio is written not nackable (Opus conceals a lost packet better than a late resend
+        // repairs it): its streams keep no cache, and no byte history for the resend cap.
         let mut direct = peer.rtc.direct_api();
-        for (mid, _) in &opened {
+        for (mid, _, kind) in &opened {
             if let Some(tx) = direct.stream_tx_by_mid(*mid, None) {
-                tx.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, Some(0.15));
+                match kind {
+                    Kind::Video => tx.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, Some(0.15)),
+                    Kind::Audio => tx.set_rtx_cache(0, Duration::ZERO, None),
+                }
             }
         }
         // New subscriptions change what the subscriber could use: tell its estimate at once.
         if !opened.is_empty() {
             peer.last_wanted = None;
         }
-        for (mid, source) in opened {
+        for (mid, source, _) in opened {
             if let Err(e) = self
                 .router
                 .subscribe(now, peer_id, mid, source, &mut self.actions)

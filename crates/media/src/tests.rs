@@ -474,3 +474,29 @@ fn a_subscriber_with_a_clean_link_climbs_to_the_high_layer_and_drops_when_its_li
         "recovered: high layer"
     );
 }
+
+#[test]
+fn video_lost_on_the_way_to_a_subscriber_is_resent_and_audio_is_not() {
+    let mut net = Net::new();
+    let _alice = net.join(1, room(1), "alice");
+    let bob = net.join(2, room(1), "bob");
+    net.run(Duration::from_secs(2));
+    let (video0, audio0) = (
+        net.frames(bob, MediaKind::Video),
+        net.frames(bob, MediaKind::Audio),
+    );
+    assert!(video0 > 0 && audio0 > 0, "bob receives before the loss");
+    // Every tenth datagram from the SFU to bob is lost for 4 s: alice sends 100 video frames
+    // (one packet each) and 200 audio packets in that time.
+    net.browsers[bob].loss_in_10 = 1;
+    net.run(Duration::from_secs(4));
+    let video = net.frames(bob, MediaKind::Video) - video0;
+    let audio = net.frames(bob, MediaKind::Audio) - audio0;
+    // Video answers NACKs from the resend cache: nearly every frame arrives.
+    assert!(video >= 97, "video frames with resends: {video} of 100");
+    // Audio is not resent (a late Opus packet is worth less than concealment): the loss shows.
+    assert!(
+        (170..=190).contains(&audio),
+        "audio packets without resends: {audio} of 200"
+    );
+}
