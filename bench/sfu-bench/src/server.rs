@@ -158,11 +158,22 @@ impl Server {
 
     /// VmRSS, KiB.
     pub fn rss_kb(&self) -> u64 {
+        self.status_kb("VmRSS:")
+    }
+
+    /// RssAnon, KiB: the process's private memory (heap, stacks), without the pages of its
+    /// program and libraries (RssFile), which are read in once as code runs the first time
+    /// and are shared with every other process that maps them.
+    pub fn anon_kb(&self) -> u64 {
+        self.status_kb("RssAnon:")
+    }
+
+    fn status_kb(&self, field: &str) -> u64 {
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
