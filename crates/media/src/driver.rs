@@ -3,10 +3,11 @@
 //! [`crate::Media`] and the event channel to the signalling layer (shared by all workers). Each
 //! worker runs on its own thread with a single-threaded tokio runtime and sleeps until a
 //! datagram, a command, a TCP frame or the core's next timeout. A datagram is handed to the core
-//! with up to [`RECV_BATCH`] − 1 more that are already waiting, then the core is polled once;
-//! what the socket cannot take yet waits in a backlog until it is writable.
+//! with up to [`RECV_BATCH`] − 1 more that are already waiting, then the core is polled once,
+//! and what the poll gave to send over UDP goes out together (`sender`: runs of datagrams to
+//! one address in one segmented send, a backlog for what the socket cannot take yet).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
+use crate::sender::UdpSender;
 use crate::sfu::Sfu;
 use crate::{Command, Counters, MediaConfig, MediaEvent, Worker};
 
@@ -27,8 +29,6 @@ const MAX_TCP_CONNECTIONS: usize = 1024;
 const TCP_FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames queued for one TCP connection before further ones are dropped.
 const TCP_SEND_QUEUE: usize = 512;
-/// Most UDP datagrams waiting for room in the socket's send buffer.
-const UDP_BACKLOG: usize = 16_384;
 /// Socket buffer sizes asked for (the kernel caps them at `net.core.rmem_max` and
 /// `net.core.wmem_max`, often 208 KiB). The default receive buffer holds some 100 video packets:
 /// at 80% CPU in the benchmark a worker overran it now and then (0.14% loss). 1 MiB absorbs such
@@ -152,13 +152,26 @@ async fn run(
     let mut conns: HashMap<SocketAddr, Conn> = HashMap::new();
     let mut next_conn_id = 0u64;
     let mut buf = vec![0u8; 2048];
-    // UDP datagrams the socket could not take yet (send buffer full), in order.
-    let mut backlog: VecDeque<Transmit> = VecDeque::new();
+    let mut sender = UdpSender::new(&udp)?;
+    // Datagrams to one address as the poll gives them, sent when the next one is for another
+    // address (or the poll ends): a run to one subscriber goes out together, at once.
+    let mut outgoing: Vec<Transmit> = Vec::new();
 
     loop {
-        let deadline = sfu.poll(Instant::now(), &mut |t| {
-            transmit(&udp, &conns, &mut backlog, t);
+        let deadline = sfu.poll(Instant::now(), &mut |t| match t.proto {
+            Protocol::Udp => {
+                if outgoing
+                    .last()
+                    .is_some_and(|l| l.destination != t.destination)
+                {
+                    sender.send_all(&udp, &mut outgoing);
+                }
+                outgoing.push(t);
+            }
+            Protocol::Tcp => send_tcp(&conns, t),
+            _ => {}
         });
+        sender.send_all(&udp, &mut outgoing);
         for event in sfu.take_events() {
             // The receiver may be gone (server shutting down); nothing to do then.
             let _ = events.send(event);
@@ -211,9 +224,9 @@ async fn run(
                     }
                 }
             },
-            writable = udp.writable(), if !backlog.is_empty() => {
+            writable = udp.writable(), if sender.has_backlog() => {
                 if writable.is_ok() {
-                    flush(&udp, &mut backlog);
+                    sender.flush(&udp);
                 }
             }
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {}
@@ -252,65 +265,20 @@ fn handle_command(sfu: &mut Sfu, cmd: Command) {
     }
 }
 
-/// Send one datagram: on the UDP socket, or framed on the TCP connection to its destination.
-/// When the socket's send buffer is full (a burst to many subscribers at once), UDP datagrams
-/// wait in `backlog` until it is writable again; beyond [`UDP_BACKLOG`] they are dropped (media
-/// tolerates loss; str0m retransmits). A full TCP queue drops the datagram.
-fn transmit(
-    udp: &UdpSocket,
-    conns: &HashMap<SocketAddr, Conn>,
-    backlog: &mut VecDeque<Transmit>,
-    t: Transmit,
-) {
-    match t.proto {
-        Protocol::Udp => {
-            if backlog.is_empty() && try_send(udp, &t) {
-                return;
-            }
-            if backlog.len() < UDP_BACKLOG {
-                backlog.push_back(t);
-            } else {
-                tracing::trace!("UDP backlog full; datagram dropped");
-            }
-        }
-        Protocol::Tcp => {
-            let Some(conn) = conns.get(&t.destination) else {
-                return;
-            };
-            let Ok(len) = u16::try_from(t.contents.len()) else {
-                return;
-            };
-            let mut framed = Vec::with_capacity(t.contents.len() + 2);
-            framed.extend_from_slice(&len.to_be_bytes());
-            framed.extend_from_slice(&t.contents);
-            if conn.tx.try_send(framed).is_err() {
-                tracing::trace!("TCP send queue full; datagram dropped");
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Send what waits in `backlog` until the socket is full again.
-fn flush(udp: &UdpSocket, backlog: &mut VecDeque<Transmit>) {
-    while let Some(t) = backlog.front() {
-        if !try_send(udp, t) {
-            return;
-        }
-        backlog.pop_front();
-    }
-}
-
-/// Send one UDP datagram now. `false` only when the socket's send buffer is full (it may be
-/// sent later); any other failure is logged and the datagram given up (media tolerates loss).
-fn try_send(udp: &UdpSocket, t: &Transmit) -> bool {
-    match udp.try_send_to(&t.contents, t.destination) {
-        Ok(_) => true,
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-        Err(e) => {
-            tracing::trace!(error = %e, "UDP send failed");
-            true
-        }
+/// Send one datagram framed on the TCP connection to its destination (ICE-TCP); a full queue
+/// drops it.
+fn send_tcp(conns: &HashMap<SocketAddr, Conn>, t: Transmit) {
+    let Some(conn) = conns.get(&t.destination) else {
+        return;
+    };
+    let Ok(len) = u16::try_from(t.contents.len()) else {
+        return;
+    };
+    let mut framed = Vec::with_capacity(t.contents.len() + 2);
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(&t.contents);
+    if conn.tx.try_send(framed).is_err() {
+        tracing::trace!("TCP send queue full; datagram dropped");
     }
 }
 

@@ -73,6 +73,7 @@ pub mod estimate;
 pub mod forward;
 mod placement;
 pub mod router;
+mod sender;
 pub mod sfu;
 
 use std::net::{IpAddr, SocketAddr};

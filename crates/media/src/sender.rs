@@ -1,0 +1,280 @@
+//! The UDP send path of a media worker: what one poll of the SFU core produced, sent with
+//! segmentation offload (Linux UDP GSO, through `quinn-udp`) where consecutive datagrams go to
+//! the same address at the same size, one `sendmsg` for a whole run.
+//!
+//! That is the shape of a keyframe: 15 or so packets of the same size, fanned out to every
+//! subscriber one after the other. Sent one by one, the fan-out is the longest stretch in which
+//! other publishers' packets wait; as one call per subscriber, the kernel walks its send path
+//! (route, headers, queueing) once per run instead of once per datagram. Where the kernel or the
+//! device has no GSO, `quinn-udp` reports one segment at most and everything goes singly.
+//!
+//! Datagrams the socket cannot take yet (send buffer full) wait in a backlog, in order, until it
+//! is writable again.
+
+use std::collections::VecDeque;
+use std::io;
+use std::ops::Range;
+
+use quinn_udp::{UdpSockRef, UdpSocketState};
+use str0m::net::Transmit;
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+
+/// Datagrams waiting for the socket beyond this are dropped (media tolerates loss; str0m
+/// retransmits video).
+const UDP_BACKLOG: usize = 16_384;
+/// Most bytes in one segmented send (the kernel's limit is one IP datagram, 64 KiB).
+const MAX_GSO_BYTES: usize = 60_000;
+
+pub(crate) struct UdpSender {
+    state: UdpSocketState,
+    /// One run's datagrams, back to back.
+    buf: Vec<u8>,
+    backlog: VecDeque<Transmit>,
+}
+
+impl UdpSender {
+    pub(crate) fn new(udp: &UdpSocket) -> io::Result<Self> {
+        let state = UdpSocketState::new(UdpSockRef::from(udp))?;
+        tracing::debug!(
+            segments = state.max_gso_segments(),
+            "UDP segmentation offload"
+        );
+        Ok(UdpSender {
+            state,
+            buf: Vec::with_capacity(MAX_GSO_BYTES),
+            backlog: VecDeque::new(),
+        })
+    }
+
+    pub(crate) fn has_backlog(&self) -> bool {
+        !self.backlog.is_empty()
+    }
+
+    /// Sends `out` (emptied) in order: runs for the same address and size in one call each.
+    pub(crate) fn send_all(&mut self, udp: &UdpSocket, out: &mut Vec<Transmit>) {
+        if !self.backlog.is_empty() {
+            self.queue(out.drain(..));
+            return;
+        }
+        let max_segments = self.state.max_gso_segments();
+        let mut start = 0;
+        while start < out.len() {
+            let run = next_run(out, start, max_segments, MAX_GSO_BYTES);
+            if !self.send_run(udp, &out[run.clone()]) {
+                // The socket is full: this run and the rest wait, in order.
+                self.queue(out.drain(run.start..));
+                return;
+            }
+            start = run.end;
+        }
+        out.clear();
+    }
+
+    /// Sends what waits in the backlog until the socket is full again.
+    pub(crate) fn flush(&mut self, udp: &UdpSocket) {
+        while let Some(t) = self.backlog.front() {
+            if !self.send_one(udp, t) {
+                return;
+            }
+            self.backlog.pop_front();
+        }
+    }
+
+    fn queue(&mut self, ts: impl Iterator<Item = Transmit>) {
+        for t in ts {
+            if self.backlog.len() < UDP_BACKLOG {
+                self.backlog.push_back(t);
+            } else {
+                tracing::trace!("UDP backlog full; datagram dropped");
+            }
+        }
+    }
+
+    /// `false` only when the socket's send buffer is full (nothing of the run was sent).
+    fn send_run(&mut self, udp: &UdpSocket, run: &[Transmit]) -> bool {
+        let [first, ..] = run else {
+            return true;
+        };
+        if run.len() == 1 {
+            return self.send_one(udp, first);
+        }
+        self.buf.clear();
+        for t in run {
+            self.buf.extend_from_slice(&t.contents);
+        }
+        let transmit = quinn_udp::Transmit {
+            destination: first.destination,
+            ecn: None,
+            contents: &self.buf,
+            segment_size: Some(first.contents.len()),
+            src_ip: None,
+        };
+        let state = &self.state;
+        match udp.try_io(Interest::WRITABLE, || {
+            state.try_send(UdpSockRef::from(udp), &transmit)
+        }) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            Err(e) => {
+                // E.g. a device without segmentation offload (quinn-udp then stops offering
+                // it): the same datagrams one by one.
+                tracing::debug!(error = %e, segments = run.len(), "segmented UDP send failed");
+                for (i, t) in run.iter().enumerate() {
+                    if !self.send_one(udp, t) {
+                        self.queue(run[i..].iter().map(clone_transmit));
+                        return true;
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    /// One datagram. `false` only when the socket's send buffer is full; any other failure is
+    /// logged and the datagram given up.
+    fn send_one(&self, udp: &UdpSocket, t: &Transmit) -> bool {
+        match udp.try_send_to(&t.contents, t.destination) {
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            Err(e) => {
+                tracing::trace!(error = %e, "UDP send failed");
+                true
+            }
+        }
+    }
+}
+
+fn clone_transmit(t: &Transmit) -> Transmit {
+    Transmit {
+        proto: t.proto,
+        source: t.source,
+        destination: t.destination,
+        contents: t.contents.to_vec().into(),
+    }
+}
+
+/// The run of datagrams from `start` that one segmented send can carry: the same destination,
+/// the same size (the last may be shorter, and ends the run), at most `max_segments` and
+/// `max_bytes`. Never empty when `start` is in range.
+fn next_run(out: &[Transmit], start: usize, max_segments: usize, max_bytes: usize) -> Range<usize> {
+    let Some(first) = out.get(start) else {
+        return start..start;
+    };
+    let size = first.contents.len();
+    let mut end = start + 1;
+    let mut bytes = size;
+    while let Some(t) = out.get(end) {
+        let len = t.contents.len();
+        if end - start >= max_segments
+            || t.destination != first.destination
+            || len > size
+            || len == 0
+            || bytes + len > max_bytes
+        {
+            break;
+        }
+        end += 1;
+        bytes += len;
+        if len < size {
+            break;
+        }
+    }
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use str0m::net::Protocol;
+
+    fn t(to: u16, len: usize) -> Transmit {
+        Transmit {
+            proto: Protocol::Udp,
+            source: SocketAddr::from(([10, 0, 0, 1], 5000)),
+            destination: SocketAddr::from(([10, 0, 0, 2], to)),
+            contents: vec![0u8; len].into(),
+        }
+    }
+
+    fn runs(out: &[Transmit], max_segments: usize, max_bytes: usize) -> Vec<Range<usize>> {
+        let mut all = Vec::new();
+        let mut start = 0;
+        while start < out.len() {
+            let r = next_run(out, start, max_segments, max_bytes);
+            assert!(!r.is_empty(), "a run is never empty");
+            start = r.end;
+            all.push(r);
+        }
+        all
+    }
+
+    #[test]
+    fn a_keyframe_to_each_subscriber_is_one_run_per_subscriber() {
+        // Three packets of 1,100 bytes and a last one of 400, to subscriber 1, then to 2.
+        let out = [
+            t(1, 1100),
+            t(1, 1100),
+            t(1, 1100),
+            t(1, 400),
+            t(2, 1100),
+            t(2, 1100),
+            t(2, 1100),
+            t(2, 400),
+        ];
+        assert_eq!(runs(&out, 64, MAX_GSO_BYTES), [0..4, 4..8]);
+    }
+
+    #[test]
+    fn a_shorter_datagram_ends_a_run_and_a_longer_one_starts_the_next() {
+        let out = [t(1, 1100), t(1, 90), t(1, 1100), t(1, 1200), t(1, 1200)];
+        assert_eq!(runs(&out, 64, MAX_GSO_BYTES), [0..2, 2..3, 3..5]);
+    }
+
+    #[test]
+    fn runs_respect_the_segment_and_byte_limits() {
+        let out: Vec<Transmit> = (0..10).map(|_| t(1, 1000)).collect();
+        assert_eq!(runs(&out, 4, MAX_GSO_BYTES), [0..4, 4..8, 8..10]);
+        assert_eq!(runs(&out, 64, 3500), [0..3, 3..6, 6..9, 9..10]);
+        // Without offload, every datagram alone.
+        assert_eq!(runs(&out, 1, MAX_GSO_BYTES).len(), 10);
+    }
+
+    #[tokio::test]
+    async fn a_run_sent_in_one_call_arrives_as_separate_datagrams_in_order() {
+        let rx = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let tx = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let to = rx.local_addr().expect("addr");
+        let mut sender = UdpSender::new(&tx).expect("sender");
+        let mut out: Vec<Transmit> = (0u8..5)
+            .map(|i| {
+                let len = if i == 4 { 300 } else { 1100 };
+                Transmit {
+                    proto: Protocol::Udp,
+                    source: tx.local_addr().expect("addr"),
+                    destination: to,
+                    contents: vec![i; len].into(),
+                }
+            })
+            .collect();
+        // As in the driver's loop: tokio knows the socket is writable once it has polled it.
+        tx.writable().await.expect("writable");
+        sender.send_all(&tx, &mut out);
+        assert!(out.is_empty(), "all handed to the socket");
+        assert!(!sender.has_backlog(), "none waits");
+        let mut buf = [0u8; 2048];
+        for i in 0u8..5 {
+            let (n, _) =
+                tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv_from(&mut buf))
+                    .await
+                    .expect("a datagram in time")
+                    .expect("received");
+            assert_eq!(n, if i == 4 { 300 } else { 1100 }, "datagram {i}'s size");
+            assert!(
+                buf[..n].iter().all(|b| *b == i),
+                "datagram {i}'s contents, in order"
+            );
+        }
+    }
+}
