@@ -61,9 +61,11 @@ impl UdpSender {
         let mut start = 0;
         while start < out.len() {
             let run = next_run(out, start, max_segments, MAX_GSO_BYTES);
-            if !self.send_run(udp, &out[run.clone()]) {
-                // The socket is full: this run and the rest wait, in order.
-                self.queue(out.drain(run.start..));
+            let done = self.send_run(udp, &out[run.clone()]);
+            if done < run.len() {
+                // The socket is full: what is left of this run and the rest wait, in order.
+                self.queue(out.drain(run.start + done..));
+                out.clear();
                 return;
             }
             start = run.end;
@@ -91,13 +93,14 @@ impl UdpSender {
         }
     }
 
-    /// `false` only when the socket's send buffer is full (nothing of the run was sent).
-    fn send_run(&mut self, udp: &UdpSocket, run: &[Transmit]) -> bool {
+    /// How many datagrams of the run were handed to the socket (or given up after an error):
+    /// fewer than all only when its send buffer is full.
+    fn send_run(&mut self, udp: &UdpSocket, run: &[Transmit]) -> usize {
         let [first, ..] = run else {
-            return true;
+            return 0;
         };
         if run.len() == 1 {
-            return self.send_one(udp, first);
+            return usize::from(self.send_one(udp, first));
         }
         self.buf.clear();
         for t in run {
@@ -114,19 +117,13 @@ impl UdpSender {
         match udp.try_io(Interest::WRITABLE, || {
             state.try_send(UdpSockRef::from(udp), &transmit)
         }) {
-            Ok(()) => true,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            Ok(()) => run.len(),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
             Err(e) => {
                 // E.g. a device without segmentation offload (quinn-udp then stops offering
                 // it): the same datagrams one by one.
                 tracing::debug!(error = %e, segments = run.len(), "segmented UDP send failed");
-                for (i, t) in run.iter().enumerate() {
-                    if !self.send_one(udp, t) {
-                        self.queue(run[i..].iter().map(clone_transmit));
-                        return true;
-                    }
-                }
-                true
+                run.iter().take_while(|t| self.send_one(udp, t)).count()
             }
         }
     }
@@ -142,15 +139,6 @@ impl UdpSender {
                 true
             }
         }
-    }
-}
-
-fn clone_transmit(t: &Transmit) -> Transmit {
-    Transmit {
-        proto: t.proto,
-        source: t.source,
-        destination: t.destination,
-        contents: t.contents.to_vec().into(),
     }
 }
 
@@ -276,5 +264,58 @@ mod tests {
                 "datagram {i}'s contents, in order"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn what_waits_for_the_socket_goes_out_in_order_and_once() {
+        let rx = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let tx = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let to = rx.local_addr().expect("addr");
+        let mut sender = UdpSender::new(&tx).expect("sender");
+        let sizes = [1100, 1100, 700, 90, 1100, 1100];
+        let mut out: Vec<Transmit> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, len)| Transmit {
+                proto: Protocol::Udp,
+                source: tx.local_addr().expect("addr"),
+                destination: to,
+                contents: vec![i as u8; *len].into(),
+            })
+            .collect();
+        // Before tokio has seen the socket writable, a send finds it "full": what is not sent
+        // waits in the backlog, and later sends queue behind it.
+        sender.send_all(&tx, &mut out);
+        assert!(out.is_empty(), "nothing left in the caller's list");
+        assert!(
+            sender.has_backlog(),
+            "the backlog is what this test exercises"
+        );
+        let mut more = vec![Transmit {
+            proto: Protocol::Udp,
+            source: tx.local_addr().expect("addr"),
+            destination: to,
+            contents: vec![6u8; 50].into(),
+        }];
+        sender.send_all(&tx, &mut more);
+        while sender.has_backlog() {
+            tx.writable().await.expect("writable");
+            sender.flush(&tx);
+        }
+        let mut buf = [0u8; 2048];
+        for (i, len) in sizes.iter().chain([50].iter()).enumerate() {
+            let (n, _) =
+                tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv_from(&mut buf))
+                    .await
+                    .expect("a datagram in time")
+                    .expect("received");
+            assert_eq!((n, buf[0]), (*len, i as u8), "datagram {i}, in order");
+        }
+        let again = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            rx.recv_from(&mut buf),
+        )
+        .await;
+        assert!(again.is_err(), "no datagram twice");
     }
 }
