@@ -1,4 +1,4 @@
-//! The UDP send path of a media worker: what one poll of the SFU core produced, sent with
+//! The UDP send path of a media worker: the datagrams the SFU core gives to send, with
 //! segmentation offload (Linux UDP GSO, through `quinn-udp`) where consecutive datagrams go to
 //! the same address at the same size, one `sendmsg` for a whole run.
 //!
@@ -9,7 +9,8 @@
 //! device has no GSO, `quinn-udp` reports one segment at most and everything goes singly.
 //!
 //! Datagrams the socket cannot take yet (send buffer full) wait in a backlog, in order, until it
-//! is writable again.
+//! is writable again. `quinn-udp` also sets don't-fragment on the socket: browsers keep their
+//! RTP packets to about 1,200 bytes, and str0m its own datagrams to 1,150, under any path's MTU.
 
 use std::collections::VecDeque;
 use std::io;
