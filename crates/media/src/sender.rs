@@ -230,60 +230,72 @@ mod tests {
         assert_eq!(runs(&out, 1, MAX_GSO_BYTES).len(), 10);
     }
 
-    #[tokio::test]
-    async fn a_run_sent_in_one_call_arrives_as_separate_datagrams_in_order() {
+    /// A receiving and a sending socket on loopback, and the sender on the second.
+    async fn sockets() -> (UdpSocket, UdpSocket, UdpSender) {
         let rx = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
         let tx = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
-        let to = rx.local_addr().expect("addr");
-        let mut sender = UdpSender::new(&tx).expect("sender");
-        let mut out: Vec<Transmit> = (0u8..5)
-            .map(|i| {
-                let len = if i == 4 { 300 } else { 1100 };
-                Transmit {
-                    proto: Protocol::Udp,
-                    source: tx.local_addr().expect("addr"),
-                    destination: to,
-                    contents: vec![i; len].into(),
-                }
+        let sender = UdpSender::new(&tx).expect("sender");
+        (rx, tx, sender)
+    }
+
+    /// Datagrams of the given sizes from `tx` to `rx`, each filled with its number (from `first`).
+    fn datagrams(tx: &UdpSocket, rx: &UdpSocket, sizes: &[usize], first: u8) -> Vec<Transmit> {
+        let (from, to) = (
+            tx.local_addr().expect("addr"),
+            rx.local_addr().expect("addr"),
+        );
+        (first..)
+            .zip(sizes)
+            .map(|(i, len)| Transmit {
+                proto: Protocol::Udp,
+                source: from,
+                destination: to,
+                contents: vec![i; *len].into(),
             })
-            .collect();
-        // As in the driver's loop: tokio knows the socket is writable once it has polled it.
-        tx.writable().await.expect("writable");
-        sender.send_all(&tx, &mut out);
-        assert!(out.is_empty(), "all handed to the socket");
-        assert!(!sender.has_backlog(), "none waits");
+            .collect()
+    }
+
+    /// Receives datagrams of the given sizes, in order, each filled with its index; then none.
+    async fn expect_in_order(rx: &UdpSocket, sizes: &[usize]) {
         let mut buf = [0u8; 2048];
-        for i in 0u8..5 {
+        for (i, len) in sizes.iter().enumerate() {
             let (n, _) =
                 tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv_from(&mut buf))
                     .await
                     .expect("a datagram in time")
                     .expect("received");
-            assert_eq!(n, if i == 4 { 300 } else { 1100 }, "datagram {i}'s size");
+            assert_eq!(n, *len, "datagram {i}'s size");
             assert!(
-                buf[..n].iter().all(|b| *b == i),
+                buf[..n].iter().all(|b| usize::from(*b) == i),
                 "datagram {i}'s contents, in order"
             );
         }
+        let again = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            rx.recv_from(&mut buf),
+        )
+        .await;
+        assert!(again.is_err(), "no datagram twice");
+    }
+
+    #[tokio::test]
+    async fn a_run_sent_in_one_call_arrives_as_separate_datagrams_in_order() {
+        let (rx, tx, mut sender) = sockets().await;
+        let sizes = [1100, 1100, 1100, 1100, 300];
+        let mut out = datagrams(&tx, &rx, &sizes, 0);
+        // As in the driver's loop: tokio knows the socket is writable once it has polled it.
+        tx.writable().await.expect("writable");
+        sender.send_all(&tx, &mut out);
+        assert!(out.is_empty(), "all handed to the socket");
+        assert!(!sender.has_backlog(), "none waits");
+        expect_in_order(&rx, &sizes).await;
     }
 
     #[tokio::test]
     async fn what_waits_for_the_socket_goes_out_in_order_and_once() {
-        let rx = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
-        let tx = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
-        let to = rx.local_addr().expect("addr");
-        let mut sender = UdpSender::new(&tx).expect("sender");
-        let sizes = [1100, 1100, 700, 90, 1100, 1100];
-        let mut out: Vec<Transmit> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, len)| Transmit {
-                proto: Protocol::Udp,
-                source: tx.local_addr().expect("addr"),
-                destination: to,
-                contents: vec![i as u8; *len].into(),
-            })
-            .collect();
+        let (rx, tx, mut sender) = sockets().await;
+        let sizes = [1100, 1100, 700, 90, 1100, 1100, 50];
+        let mut out = datagrams(&tx, &rx, &sizes[..6], 0);
         // Before tokio has seen the socket writable, a send finds it "full": what is not sent
         // waits in the backlog, and later sends queue behind it.
         sender.send_all(&tx, &mut out);
@@ -292,31 +304,12 @@ mod tests {
             sender.has_backlog(),
             "the backlog is what this test exercises"
         );
-        let mut more = vec![Transmit {
-            proto: Protocol::Udp,
-            source: tx.local_addr().expect("addr"),
-            destination: to,
-            contents: vec![6u8; 50].into(),
-        }];
+        let mut more = datagrams(&tx, &rx, &sizes[6..], 6);
         sender.send_all(&tx, &mut more);
         while sender.has_backlog() {
             tx.writable().await.expect("writable");
             sender.flush(&tx);
         }
-        let mut buf = [0u8; 2048];
-        for (i, len) in sizes.iter().chain([50].iter()).enumerate() {
-            let (n, _) =
-                tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv_from(&mut buf))
-                    .await
-                    .expect("a datagram in time")
-                    .expect("received");
-            assert_eq!((n, buf[0]), (*len, i as u8), "datagram {i}, in order");
-        }
-        let again = tokio::time::timeout(
-            std::time::Duration::from_millis(200),
-            rx.recv_from(&mut buf),
-        )
-        .await;
-        assert!(again.is_err(), "no datagram twice");
+        expect_in_order(&rx, &sizes).await;
     }
 }
