@@ -86,12 +86,23 @@ pub(crate) fn start(
                 )
             })?;
         }
-        bound.push((udp, tcp, udp_addr, tcp_addr, udp_candidate, tcp_candidate));
+        // The send path's socket options (segmentation offload) are set here too, so that a
+        // socket they fail on fails the start instead of a worker later.
+        let sender = UdpSender::new(&udp)?;
+        bound.push((
+            udp,
+            sender,
+            tcp,
+            udp_addr,
+            tcp_addr,
+            udp_candidate,
+            tcp_candidate,
+        ));
     }
 
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let mut workers = Vec::with_capacity(count);
-    for (i, (udp, tcp, udp_addr, tcp_addr, udp_candidate, tcp_candidate)) in
+    for (i, (udp, sender, tcp, udp_addr, tcp_addr, udp_candidate, tcp_candidate)) in
         bound.into_iter().enumerate()
     {
         let counters = Arc::new(Counters::default());
@@ -105,7 +116,7 @@ pub(crate) fn start(
             .name(format!("helsebro-media-{i}"))
             .spawn(move || {
                 rt.block_on(async move {
-                    if let Err(e) = run(sfu, udp, tcp, cmd_rx, events).await {
+                    if let Err(e) = run(sfu, udp, sender, tcp, cmd_rx, events).await {
                         tracing::error!(worker = i, error = %e, "media worker stopped");
                     }
                 });
@@ -141,6 +152,7 @@ fn nth_port(base: SocketAddr, i: usize) -> io::Result<SocketAddr> {
 async fn run(
     mut sfu: Sfu,
     udp: std::net::UdpSocket,
+    mut sender: UdpSender,
     tcp: std::net::TcpListener,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<MediaEvent>,
@@ -152,7 +164,6 @@ async fn run(
     let mut conns: HashMap<SocketAddr, Conn> = HashMap::new();
     let mut next_conn_id = 0u64;
     let mut buf = vec![0u8; 2048];
-    let mut sender = UdpSender::new(&udp)?;
     // Datagrams to one address as the poll gives them, sent when the next one is for another
     // address (or the poll ends): a run to one subscriber goes out together, at once.
     let mut outgoing: Vec<Transmit> = Vec::new();

@@ -35,7 +35,8 @@ pub(crate) struct UdpSender {
 }
 
 impl UdpSender {
-    pub(crate) fn new(udp: &UdpSocket) -> io::Result<Self> {
+    /// The send path of `udp` (a std or tokio socket), whose options it sets.
+    pub(crate) fn new<S: std::os::fd::AsFd>(udp: &S) -> io::Result<Self> {
         let state = UdpSocketState::new(UdpSockRef::from(udp))?;
         tracing::debug!(
             segments = state.max_gso_segments(),
