@@ -18,8 +18,8 @@
 //! - Loss below [`LOSS_LOW`] and no queue: the estimate grows by [`GROWTH_PCT_PER_SEC`] per
 //!   second, or by [`START_GROWTH_PCT_PER_SEC`] until the first report of loss or a queue (a
 //!   slow start, as in TCP: a meeting of 12 wants 15 Mbit/s or more, which 10% a second would
-//!   take half a minute to reach), up to [`CAP_HEADROOM_PCT`] above what the subscriber could use (growth beyond that
-//!   would tell nothing and make a later drop slow to show).
+//!   take half a minute to reach), up to [`CAP_HEADROOM_PCT`] above what the subscriber could
+//!   use (growth beyond that would tell nothing and make a later drop slow to show).
 //! - In between: held.
 //!
 //! A connection starts at [`INITIAL_BPS`], so the router picks a middle layer at once instead of

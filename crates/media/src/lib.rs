@@ -30,11 +30,10 @@
 //! m-line with `StreamTx::write_rtp`. The payload is shared, not copied; str0m encrypts it with
 //! the subscriber's keys under the subscriber's SSRC and header extensions, keeps it for
 //! answering NACKs with RTX, and sends RTCP and transport-wide (TWCC) feedback to publishers.
-//! [`forward::Rewriter`] keeps each
-//! outgoing m-line one continuous stream across simulcast switches and pauses (sequence number,
-//! timestamp, VP8 picture id and TL0PICIDX), and the router starts and switches video only at
-//! a keyframe (detected in the payload: VP8 and H.264). Nothing waits for a whole frame, so a
-//! packet leaves as soon as it came in. Only Opus, VP8 and H.264 are negotiated; str0m matches
+//! [`forward::Rewriter`] keeps each outgoing m-line one continuous stream across simulcast
+//! switches and pauses (sequence number, timestamp, VP8 picture id and TL0PICIDX), and the
+//! router starts and switches video only at a keyframe (detected in the payload: VP8 and
+//! H.264). Nothing waits for a whole frame, so a packet leaves as soon as it came in. Only Opus, VP8 and H.264 are negotiated; str0m matches
 //! the publisher's payload parameters to the subscriber's payload type.
 //!
 //! Forwarded media is not paced a second time: the publisher's browser already paces what it
