@@ -2,10 +2,10 @@
 //! its peers, its TCP listener for passive ICE-TCP (RFC 4571 framing), the command channel from
 //! [`crate::Media`] and the event channel to the signalling layer (shared by all workers). Each
 //! worker runs on its own thread with a single-threaded tokio runtime and sleeps until a
-//! datagram, a command, a TCP frame or the core's next timeout. A datagram is handed to the core
-//! with up to [`RECV_BATCH`] − 1 more that are already waiting, then the core is polled once,
-//! and what the poll gave to send over UDP goes out together (`sender`: runs of datagrams to
-//! one address in one segmented send, a backlog for what the socket cannot take yet).
+//! datagram, a command, a TCP frame or the core's next timeout. The datagrams waiting (a few
+//! reads' worth, see `udp`) are handed to the core, then the core is polled once, and what the
+//! poll gave to send over UDP goes out together (`udp`: runs of datagrams to one address in one
+//! segmented send, a backlog for what the socket cannot take yet).
 
 use std::collections::HashMap;
 use std::io;
@@ -19,8 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
-use crate::sender::UdpSender;
 use crate::sfu::Sfu;
+use crate::udp::UdpIo;
 use crate::{Command, Counters, MediaConfig, MediaEvent, Worker};
 
 /// Most ICE-TCP connections held at once; further connections are closed at once.
@@ -35,12 +35,6 @@ const TCP_SEND_QUEUE: usize = 512;
 /// spells; much more only turns an overloaded worker's drops into hundreds of milliseconds of
 /// queue.
 const SOCKET_BUFFER: usize = 1 << 20;
-/// Most datagrams received before the core is polled. A few at a time share one drain per
-/// peer: in the benchmark, 4 at a time used 10–25% less CPU than 1 at a time (1:1 and a
-/// meeting of 12). 16 at a time made no difference beyond the noise. (An earlier latency tail
-/// with batching came from str0m's pacer, which released one packet per timeout; it is not
-/// used since the estimates come from receiver reports, see `estimate`.)
-const RECV_BATCH: usize = 4;
 
 enum TcpIn {
     Frame(SocketAddr, Vec<u8>),
@@ -88,10 +82,10 @@ pub(crate) fn start(
         }
         // The send path's socket options (segmentation offload) are set here too, so that a
         // socket they fail on fails the start instead of a worker later.
-        let sender = UdpSender::new(&udp)?;
+        let udp_io = UdpIo::new(&udp)?;
         bound.push((
             udp,
-            sender,
+            udp_io,
             tcp,
             udp_addr,
             tcp_addr,
@@ -102,7 +96,7 @@ pub(crate) fn start(
 
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let mut workers = Vec::with_capacity(count);
-    for (i, (udp, sender, tcp, udp_addr, tcp_addr, udp_candidate, tcp_candidate)) in
+    for (i, (udp, udp_io, tcp, udp_addr, tcp_addr, udp_candidate, tcp_candidate)) in
         bound.into_iter().enumerate()
     {
         let counters = Arc::new(Counters::default());
@@ -116,7 +110,7 @@ pub(crate) fn start(
             .name(format!("helsebro-media-{i}"))
             .spawn(move || {
                 rt.block_on(async move {
-                    if let Err(e) = run(sfu, udp, sender, tcp, cmd_rx, events).await {
+                    if let Err(e) = run(sfu, udp, udp_io, tcp, cmd_rx, events).await {
                         tracing::error!(worker = i, error = %e, "media worker stopped");
                     }
                 });
@@ -152,7 +146,7 @@ fn nth_port(base: SocketAddr, i: usize) -> io::Result<SocketAddr> {
 async fn run(
     mut sfu: Sfu,
     udp: std::net::UdpSocket,
-    mut sender: UdpSender,
+    mut udp_io: UdpIo,
     tcp: std::net::TcpListener,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<MediaEvent>,
@@ -163,7 +157,6 @@ async fn run(
     let (frame_tx, mut frames) = mpsc::channel::<TcpIn>(1024);
     let mut conns: HashMap<SocketAddr, Conn> = HashMap::new();
     let mut next_conn_id = 0u64;
-    let mut buf = vec![0u8; 2048];
     // Datagrams to one address as the poll gives them, sent when the next one is for another
     // address (or the poll ends): a run to one subscriber goes out together, at once.
     let mut outgoing: Vec<Transmit> = Vec::new();
@@ -175,14 +168,14 @@ async fn run(
                     .last()
                     .is_some_and(|l| l.destination != t.destination)
                 {
-                    sender.send_all(&udp, &mut outgoing);
+                    udp_io.send_all(&udp, &mut outgoing);
                 }
                 outgoing.push(t);
             }
             Protocol::Tcp => send_tcp(&conns, t),
             _ => {}
         });
-        sender.send_all(&udp, &mut outgoing);
+        udp_io.send_all(&udp, &mut outgoing);
         for event in sfu.take_events() {
             // The receiver may be gone (server shutting down); nothing to do then.
             let _ = events.send(event);
@@ -192,22 +185,19 @@ async fn run(
                 None => break,
                 Some(cmd) => handle_command(&mut sfu, cmd),
             },
-            received = udp.recv_from(&mut buf) => match received {
-                Ok((n, source)) => {
-                    let data = buf.get(..n).unwrap_or_default();
-                    sfu.handle_receive(Instant::now(), Protocol::Udp, source, udp_candidate, data);
-                    for _ in 1..RECV_BATCH {
-                        let Ok((n, source)) = udp.try_recv_from(&mut buf) else {
-                            break;
-                        };
-                        // Each datagram's own arrival time: it goes into the transport-wide
-                        // feedback from which the sender estimates its bandwidth.
-                        let data = buf.get(..n).unwrap_or_default();
+            readable = udp.readable() => {
+                if readable.is_ok() {
+                    // Each datagram's own arrival time (the core's clock, not the kernel's).
+                    let received = udp_io.recv(&udp, |source, data, _| {
                         sfu.handle_receive(Instant::now(), Protocol::Udp, source, udp_candidate, data);
+                    });
+                    if let Err(e) = received
+                        && e.kind() != io::ErrorKind::WouldBlock
+                    {
+                        tracing::debug!(error = %e, "UDP receive failed");
                     }
                 }
-                Err(e) => tracing::debug!(error = %e, "UDP receive failed"),
-            },
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
                     if conns.len() >= MAX_TCP_CONNECTIONS {
@@ -235,9 +225,9 @@ async fn run(
                     }
                 }
             },
-            writable = udp.writable(), if sender.has_backlog() => {
+            writable = udp.writable(), if udp_io.has_backlog() => {
                 if writable.is_ok() {
-                    sender.flush(&udp);
+                    udp_io.flush(&udp);
                 }
             }
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {}

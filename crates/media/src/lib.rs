@@ -72,8 +72,10 @@ pub mod estimate;
 pub mod forward;
 mod placement;
 pub mod router;
-mod sender;
 pub mod sfu;
+mod udp;
+
+pub use udp::UdpIo;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
