@@ -656,10 +656,11 @@ impl Router {
         let mut audio = 0u64;
         let mut video = 0u64;
         for mid in &state.subs {
-            match self.subs.get(&(subscriber, *mid)).map(|s| s.kind) {
-                Some(Kind::Audio) => audio += 1,
-                Some(Kind::Video) => video += 1,
-                None => {}
+            match self.subs.get(&(subscriber, *mid)) {
+                Some(s) if s.kind == Kind::Audio => audio += 1,
+                // A camera the host switched off sends nothing and takes no share.
+                Some(s) if self.sends_video(s.source.peer) => video += 1,
+                _ => {}
             }
         }
         let left = estimate.saturating_sub(audio * AUDIO_RESERVE_BPS);
@@ -812,7 +813,7 @@ impl Router {
             };
             match sub.kind {
                 Kind::Audio => wanted += AUDIO_RESERVE_BPS,
-                Kind::Video => {
+                Kind::Video if self.sends_video(sub.source.peer) => {
                     let Some(track) = self.tracks.get(&sub.source) else {
                         continue;
                     };
@@ -824,9 +825,15 @@ impl Router {
                     };
                     wanted += top + top * UP_HEADROOM_PCT / 100;
                 }
+                Kind::Video => {}
             }
         }
         wanted
+    }
+
+    /// Whether `publisher`'s video is forwarded (not switched off by the host).
+    fn sends_video(&self, publisher: PeerId) -> bool {
+        self.peers.get(&publisher).is_some_and(|p| p.send_video)
     }
 }
 

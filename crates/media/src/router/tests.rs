@@ -638,3 +638,34 @@ fn unmeasured_video_counts_as_a_typical_top_layer_in_the_wanted_bitrate() {
         AUDIO_RESERVE_BPS + UNMEASURED_VIDEO_BPS + UNMEASURED_VIDEO_BPS * UP_HEADROOM_PCT / 100
     );
 }
+
+#[test]
+fn a_camera_the_host_switched_off_takes_no_share_of_the_subscribers_estimate() {
+    let (mut s, video, _) = setup();
+    // A second publisher whose video the host has switched off, also received by peer 2.
+    s.r.add_peer(room(1), peer(3));
+    let off = TrackRef {
+        peer: peer(3),
+        mid: mid("w"),
+    };
+    s.r.add_track(peer(3), off.mid, Kind::Video).ok();
+    let now = s.now;
+    assert_eq!(
+        s.r.subscribe(now, peer(2), mid("2"), off, &mut s.out),
+        Ok(())
+    );
+    s.r.set_forwarding(now, peer(3), true, false, &mut s.out);
+    started(&mut s, video);
+    s.run(video, Duration::from_secs(3), peer(2));
+    s.keyframe_requests();
+    // What peer 2 could use: its audio and the one video it gets, on its top layer.
+    let wanted = s.r.wanted_bitrate(peer(2), s.now);
+    assert!(
+        (1_700_000..2_000_000).contains(&wanted),
+        "wanted {wanted}: audio and one top layer, not the switched-off camera"
+    );
+    // 2 Mbit/s covers the top layer for the one video that flows (not half of it for each).
+    let now = s.now;
+    s.r.on_estimate(now, peer(2), 2_000_000, &mut s.out);
+    assert_eq!(s.keyframe_requests(), vec![rid("h")]);
+}
