@@ -20,7 +20,13 @@
 //! A stretch starts at the first packet, at a change of layer, and at a keyframe that does not
 //! follow the previous forwarded packet (forwarding resumed after a pause). The router only
 //! starts or switches video at a keyframe, so every stretch of video begins with one.
+//!
+//! The gaps kept within a stretch were lost before the SFU, and the subscriber's receiver
+//! reports count them as lost too. The rewriter keeps count of them ([`Rewriter::skipped_through`]),
+//! so that the subscriber's downlink estimate learns only what was lost on its own link: one
+//! participant with a poor uplink must not lower what everyone else receives.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use str0m::format::Codec;
@@ -134,6 +140,59 @@ fn h264_starts_keyframe(payload: &[u8]) -> bool {
     }
 }
 
+/// Most gaps remembered for [`Rewriter::skipped_through`]; older ones are folded together.
+const GAPS_KEPT: usize = 256;
+
+/// Sequence numbers an outgoing m-line skipped (lost upstream), as counts from a sequence
+/// number on, for the receiver reports to be read against.
+#[derive(Debug, Default)]
+struct Skipped {
+    /// Skipped before the first entry of `from`.
+    base: u64,
+    /// (first sequence number it applies from, skipped up to there), in order.
+    from: VecDeque<(u64, u64)>,
+    total: u64,
+}
+
+impl Skipped {
+    /// The packet after `last` went out as `seq`.
+    fn on_sent(&mut self, last: u64, seq: u64) {
+        if seq > last + 1 {
+            self.total += seq - last - 1;
+        } else if seq <= last && self.total > 0 {
+            // A late packet (a retransmission from the publisher) filled a hole: the
+            // receiver counts it as received, so it is no longer skipped.
+            self.total -= 1;
+        } else {
+            return;
+        }
+        // Counted from the first sequence number after those already sent: a report that
+        // covers a hole also covers what was sent before it.
+        match self.from.back_mut() {
+            Some((from, n)) if *from == last + 1 => *n = self.total,
+            _ => self.from.push_back((last + 1, self.total)),
+        }
+        if self.from.len() > GAPS_KEPT
+            && let Some((_, n)) = self.from.pop_front()
+        {
+            self.base = n;
+        }
+    }
+
+    /// Skipped up to and including `seq`. Reports come in order: what lies before `seq` is
+    /// forgotten.
+    fn through(&mut self, seq: u64) -> u64 {
+        while let Some(&(from, n)) = self.from.front() {
+            if from > seq {
+                break;
+            }
+            self.base = n;
+            self.from.pop_front();
+        }
+        self.base
+    }
+}
+
 /// Per outgoing m-line: the rewriting state. See the module documentation.
 #[derive(Debug, Default)]
 pub struct Rewriter {
@@ -149,6 +208,7 @@ pub struct Rewriter {
     last_pid: Option<u16>,
     tl0_offset: u8,
     last_tl0: Option<u8>,
+    skipped: Skipped,
 }
 
 impl Rewriter {
@@ -187,6 +247,9 @@ impl Rewriter {
             self.layer = Some(rid);
         }
         let out_seq = u64::try_from(seq_in + self.seq_offset).unwrap_or(0);
+        if let Some(last) = self.last_out_seq {
+            self.skipped.on_sent(last, out_seq);
+        }
         // A retransmission that arrives late is older than what was sent: it keeps its place.
         if seq > self.last_in_seq || self.last_out_seq.is_none() {
             self.last_in_seq = seq;
@@ -205,6 +268,13 @@ impl Rewriter {
             time: out_time as u32,
             vp8,
         }
+    }
+
+    /// How many of the sequence numbers up to and including `seq` (the highest a receiver
+    /// report covers) were never sent, because they were lost before the SFU and not
+    /// retransmitted in time. Call with non-decreasing `seq`.
+    pub fn skipped_through(&mut self, seq: u64) -> u64 {
+        self.skipped.through(seq)
     }
 
     fn rebase_time(&mut self, time: MediaTime, wallclock: Instant) {
@@ -285,6 +355,33 @@ mod tests {
         assert_eq!(late.seq, a.seq + 2);
         let d = r.rewrite(h, 70_004, false, t90(3970), start, pid(6));
         assert_eq!(d.seq, a.seq + 4);
+    }
+
+    #[test]
+    fn gaps_lost_upstream_are_counted_for_the_receiver_reports_and_a_late_fill_uncounted() {
+        let start = Instant::now();
+        let mut r = Rewriter::new();
+        let seq = |r: &mut Rewriter, s: u64, key: bool| {
+            r.rewrite(None, s, key, t90(s * 3000), start, None).seq
+        };
+        let first = seq(&mut r, 100, true);
+        seq(&mut r, 101, false);
+        // 102 and 103 lost upstream.
+        let after_gap = seq(&mut r, 104, false);
+        seq(&mut r, 105, false);
+        // 106 lost, then filled late by a retransmission.
+        seq(&mut r, 107, false);
+        seq(&mut r, 106, false);
+        // 108 lost; then forwarding pauses and resumes at a keyframe: no gap across the pause.
+        seq(&mut r, 109, false);
+        let resumed = seq(&mut r, 200, true);
+        assert_eq!(resumed, first + 10, "a resumption continues the sequence");
+        // A report that covers only what came before the first gap: nothing skipped.
+        assert_eq!(r.skipped_through(first + 1), 0);
+        assert_eq!(r.skipped_through(after_gap), 2);
+        // Up to 109: 102, 103 and 108 (106 came late and counts as sent).
+        assert_eq!(r.skipped_through(first + 9), 3);
+        assert_eq!(r.skipped_through(resumed), 3);
     }
 
     #[test]

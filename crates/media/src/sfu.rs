@@ -67,6 +67,9 @@ struct OutTrack {
     rewriter: Rewriter,
     /// The last payload type mapping: publisher's parameters to this m-line's payload type.
     pt: Option<(PayloadParams, Pt)>,
+    /// From the last receiver report read: the highest sequence number it covered and the
+    /// packets lost on the subscriber's own link up to there.
+    reported: Option<(u64, u64)>,
 }
 
 #[derive(Debug)]
@@ -130,8 +133,9 @@ impl Peer {
 /// The receiver reports of one stats round, over all of a peer's outgoing m-lines.
 #[derive(Debug, Default)]
 struct ReportRound {
-    /// Sum of loss fraction times packets sent since the previous round.
+    /// Packets lost on the subscriber's link since the previous round, over all m-lines.
     lost: f64,
+    /// Packets the reports cover since the previous round.
     packets: u64,
     /// Any m-line had a fresh report.
     fresh: bool,
@@ -143,9 +147,14 @@ struct ReportRound {
 impl ReportRound {
     /// One m-line's fresh report: `loss` over the `packets` sent to it since the last round.
     fn add(&mut self, loss: f32, packets: u64, rtt: Option<Duration>) {
-        self.fresh = true;
+        self.add_counts(f64::from(loss) * packets as f64, packets, rtt);
         self.max_loss = self.max_loss.max(loss);
-        self.lost += f64::from(loss) * packets as f64;
+    }
+
+    /// One m-line's fresh report: `lost` of the `packets` it covers since the last round.
+    fn add_counts(&mut self, lost: f64, packets: u64, rtt: Option<Duration>) {
+        self.fresh = true;
+        self.lost += lost;
         self.packets += packets;
         self.rtt = self.rtt.max(rtt);
     }
@@ -803,6 +812,24 @@ impl Sfu {
 }
 
 impl OutTrack {
+    /// A receiver report for this m-line covers sequence numbers up to `max_seq` and counts
+    /// `lost` (cumulative, the report's 24-bit field). Returns the packets lost on the
+    /// subscriber's own link since the previous report, and how many that report covers:
+    /// what was lost before the SFU (skipped, see `forward`) is not the subscriber's link.
+    fn downlink_loss(&mut self, max_seq: u64, lost: u64) -> (u64, u64) {
+        // A negative count (duplicates) reads as a large 24-bit number.
+        let lost = if lost & 0x80_0000 != 0 { 0 } else { lost };
+        let own = lost.saturating_sub(self.rewriter.skipped_through(max_seq));
+        match self.reported.replace((max_seq, own)) {
+            Some((prev_seq, prev_own)) if max_seq > prev_seq => {
+                let covered = max_seq - prev_seq;
+                (own.saturating_sub(prev_own).min(covered), covered)
+            }
+            // The first report, or one that covers nothing new.
+            _ => (0, 0),
+        }
+    }
+
     fn new(source: TrackRef, kind: Kind, label: String) -> Self {
         OutTrack {
             source,
@@ -812,6 +839,7 @@ impl OutTrack {
             orphaned: false,
             rewriter: Rewriter::new(),
             pt: None,
+            reported: None,
         }
     }
 }
@@ -996,9 +1024,25 @@ fn drain(
                             0
                         }
                     };
-                    if let Some(loss) = stats.loss {
-                        let packets = stats.packets.saturating_sub(sent);
-                        peer.report.add(loss, packets, stats.rtt);
+                    let Some(loss) = stats.loss else {
+                        continue;
+                    };
+                    let out = peer
+                        .outs
+                        .iter_mut()
+                        .find(|o| o.state == OutState::Open(stats.mid));
+                    match (out, stats.remote) {
+                        (Some(out), Some(remote)) => {
+                            let (lost, covered) = out.downlink_loss(
+                                *remote.maximum_sequence_number,
+                                remote.packets_lost,
+                            );
+                            peer.report.add_counts(lost as f64, covered, stats.rtt);
+                        }
+                        _ => {
+                            let packets = stats.packets.saturating_sub(sent);
+                            peer.report.add(loss, packets, stats.rtt);
+                        }
                     }
                 }
                 _ => {}

@@ -15,6 +15,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use uuid::Uuid;
 
+use crate::router::LayerState;
 use crate::sfu::Sfu;
 use crate::{Counters, MediaEvent, PeerId, RoomId};
 
@@ -44,6 +45,9 @@ struct Browser {
     /// Of every 10 datagrams from the SFU, this many are lost on the way to this browser.
     loss_in_10: u8,
     from_sfu: u64,
+    /// Of every 10 datagrams from this browser, this many are lost on the way to the SFU.
+    up_loss_in_10: u8,
+    to_sfu: u64,
 }
 
 impl Browser {
@@ -73,6 +77,8 @@ impl Browser {
             last_video_size: 0,
             loss_in_10: 0,
             from_sfu: 0,
+            up_loss_in_10: 0,
+            to_sfu: 0,
         }
     }
 
@@ -246,6 +252,10 @@ impl Net {
                     match b.rtc.poll_output() {
                         Ok(Output::Timeout(_)) | Err(_) => break,
                         Ok(Output::Transmit(t)) => {
+                            b.to_sfu += 1;
+                            if b.to_sfu % 10 < u64::from(b.up_loss_in_10) {
+                                continue;
+                            }
                             self.sfu.handle_receive(
                                 now,
                                 t.proto,
@@ -498,5 +508,44 @@ fn video_lost_on_the_way_to_a_subscriber_is_resent_and_audio_is_not() {
     assert!(
         (170..=190).contains(&audio),
         "audio packets without resends: {audio} of 200"
+    );
+}
+
+#[test]
+fn loss_on_one_publishers_uplink_does_not_lower_what_a_subscriber_gets_of_the_others() {
+    let mut net = Net::new();
+    let carol = net.join_with(3, room(1), "carol", true);
+    let alice = net.join(1, room(1), "alice");
+    let bob = net.join(2, room(1), "bob");
+    // Alice's video is held back (the host's switch), so that carol's is all the video bob
+    // gets: his estimate then covers her high layer with room to spare.
+    let alice_id = net.browsers[alice].id;
+    net.sfu.set_forwarding(net.now, alice_id, true, false);
+    net.run(Duration::from_secs(2));
+    // Alice's uplink loses 7 datagrams in 10 from now on. Bob's receiver reports on her audio
+    // count the packets that never reached the SFU as lost; his own link is clean.
+    net.browsers[alice].up_loss_in_10 = 7;
+    net.run(Duration::from_secs(15));
+    let (bob_id, carol_id) = (net.browsers[bob].id, net.browsers[carol].id);
+    let from_carol = net.browsers[bob]
+        .received
+        .iter()
+        .filter(|(_, kind)| **kind == MediaKind::Video)
+        .map(|(mid, _)| *mid)
+        .find(|mid| {
+            net.sfu
+                .router()
+                .source_of(bob_id, *mid)
+                .is_some_and(|t| t.peer == carol_id)
+        })
+        .expect("bob receives carol's video");
+    assert_eq!(
+        net.sfu.router().layer_state(bob_id, from_carol),
+        Some(LayerState::On(Some(Rid::from("h")))),
+        "bob's clean link keeps carol's high layer"
+    );
+    assert!(
+        net.frames(bob, MediaKind::Audio) > 0 && net.frames(bob, MediaKind::Video) > 0,
+        "media flows"
     );
 }
