@@ -39,9 +39,11 @@ const MAX_GSO_BYTES: usize = 60_000;
 /// 16 at a time made no difference beyond the noise. (An earlier latency tail with batching
 /// came from str0m's pacer, which released one packet per timeout; it is not used since the
 /// estimates come from receiver reports, see `estimate`.)
-const RECV_SLOTS: usize = 4;
-/// Bytes per receive buffer: what one coalesced burst can be (one IP datagram at most).
-const RECV_SLOT_BYTES: usize = 64 * 1024;
+const RECV_READS: usize = 4;
+/// Bytes of the receive buffer: what one coalesced burst can be (one IP datagram at most).
+/// One read at a time into one buffer keeps a worker's receive memory at this (four buffers
+/// for one `recvmmsg` would be a quarter of a megabyte).
+const RECV_BUFFER: usize = 64 * 1024;
 
 /// One UDP socket's send and receive paths (the socket itself stays with the caller, so that it
 /// can wait on it).
@@ -50,7 +52,7 @@ pub struct UdpIo {
     /// One run's datagrams, back to back.
     buf: Vec<u8>,
     backlog: VecDeque<Transmit>,
-    /// [`RECV_SLOTS`] receive buffers of [`RECV_SLOT_BYTES`], allocated on the first receive.
+    /// The receive buffer, [`RECV_BUFFER`] bytes once the first receive allocates it.
     rx: Vec<u8>,
 }
 
@@ -71,7 +73,7 @@ impl UdpIo {
         })
     }
 
-    /// Receives what the socket holds now, up to [`RECV_SLOTS`] reads' worth, and hands each
+    /// Receives what the socket holds now, up to [`RECV_READS`] reads' worth, and hands each
     /// datagram to `each` with its source and the kernel's receive time (since the Unix epoch,
     /// where the kernel gives one). The number of datagrams; `WouldBlock` when there were none.
     pub fn recv(
@@ -80,20 +82,25 @@ impl UdpIo {
         mut each: impl FnMut(SocketAddr, &[u8], Option<Duration>),
     ) -> io::Result<usize> {
         if self.rx.is_empty() {
-            self.rx = vec![0u8; RECV_SLOTS * RECV_SLOT_BYTES];
+            self.rx = vec![0u8; RECV_BUFFER];
         }
-        let mut meta = [RecvMeta::default(); RECV_SLOTS];
-        let state = &self.state;
-        let rx = &mut self.rx;
-        let count = udp.try_io(Interest::READABLE, || {
-            let mut slots = rx.chunks_mut(RECV_SLOT_BYTES);
-            let mut bufs: [IoSliceMut<'_>; RECV_SLOTS] =
-                std::array::from_fn(|_| IoSliceMut::new(slots.next().unwrap_or_default()));
-            state.recv(UdpSockRef::from(udp), &mut bufs, &mut meta)
-        })?;
         let mut datagrams = 0;
-        for (m, slot) in meta.iter().take(count).zip(self.rx.chunks(RECV_SLOT_BYTES)) {
-            let data = slot.get(..m.len).unwrap_or_default();
+        for _ in 0..RECV_READS {
+            let mut meta = [RecvMeta::default()];
+            let state = &self.state;
+            let rx = &mut self.rx;
+            let read = udp.try_io(Interest::READABLE, || {
+                let mut bufs = [IoSliceMut::new(rx)];
+                state.recv(UdpSockRef::from(udp), &mut bufs, &mut meta)
+            });
+            match read {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if datagrams == 0 => return Err(e),
+                Err(_) => break,
+            }
+            let [m] = meta;
+            let data = self.rx.get(..m.len).unwrap_or_default();
             // Coalesced datagrams lie back to back, `stride` bytes each (the last may be
             // shorter); an uncoalesced one has a stride of its own length.
             for d in data.chunks(m.stride.max(1)) {
