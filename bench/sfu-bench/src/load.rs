@@ -4,15 +4,20 @@
 //!
 //! Every frame starts with a [`Header`]: the publisher, a sequence number, the send time and the
 //! number of media packets the frame stands for, so that a subscriber measures latency and loss.
+//! A frame's latency ends at the kernel's receive time of the datagram that completed it (read
+//! with the datagram, `SO_TIMESTAMPNS`), not when the client got round to it: the client does as
+//! much WebRTC work as the server under test, and at high load its own queue would otherwise
+//! count as the server's.
 //! The first byte is the VP8 frame tag (bit 0 clear: keyframe), since the SFU looks at it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use helsebro_media::UdpIo;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
@@ -92,6 +97,8 @@ impl Header {
 /// Measurements of one scenario run, shared by all participants.
 pub struct Shared {
     pub epoch: Instant,
+    /// `epoch` on the kernel's receive-time clock (since the Unix epoch), nanoseconds.
+    epoch_unix_ns: u64,
     pub window: (Instant, Instant),
     pub stop_at: Instant,
     pub traffic: Traffic,
@@ -110,8 +117,14 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(epoch: Instant, window: (Instant, Instant), stop_at: Instant, t: Traffic) -> Self {
+        // The kernel stamps datagrams on the real-time clock; both clocks run at the same rate.
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_sub(epoch.elapsed());
         Shared {
             epoch,
+            epoch_unix_ns: u64::try_from(unix.as_nanos()).unwrap_or(0),
             window,
             stop_at,
             traffic: t,
@@ -133,13 +146,25 @@ impl Shared {
         now.saturating_duration_since(self.epoch).as_nanos() as u64
     }
 
+    /// When a datagram arrived, nanoseconds since `epoch`: the kernel's receive time
+    /// (`at`, since the Unix epoch) where it gave one, else `now`.
+    fn arrival_ns(&self, at: Option<Duration>, now: Instant) -> u64 {
+        match at {
+            Some(at) => u64::try_from(at.as_nanos())
+                .unwrap_or(u64::MAX)
+                .saturating_sub(self.epoch_unix_ns),
+            None => self.now_ns(now),
+        }
+    }
+
     fn on_sent(&self, publisher: u32, h: &Header) {
         if self.in_window(h.sent_ns) {
             *self.sent.borrow_mut().entry(publisher).or_default() += u64::from(h.units);
         }
     }
 
-    fn on_received(&self, receiver: u32, h: &Header, now: Instant) {
+    /// `h` arrived at `receiver` at `arrival_ns` (see [`Shared::arrival_ns`]).
+    fn on_received(&self, receiver: u32, h: &Header, arrival_ns: u64) {
         if !self.in_window(h.sent_ns) {
             return;
         }
@@ -148,7 +173,7 @@ impl Shared {
             .borrow_mut()
             .entry((h.publisher, receiver))
             .or_default() += u64::from(h.units);
-        let lat = self.now_ns(now).saturating_sub(h.sent_ns) / 1000;
+        let lat = arrival_ns.saturating_sub(h.sent_ns) / 1000;
         self.latency_us
             .borrow_mut()
             .push(u32::try_from(lat).unwrap_or(u32::MAX));
@@ -358,7 +383,13 @@ pub async fn run_rtc(
         Ok(a) => a,
         Err(e) => return shared.fail(format!("socket: {e}")),
     };
-    let mut buf = vec![0u8; 2048];
+    let mut io = match UdpIo::new(&sock) {
+        Ok(io) => io,
+        Err(e) => return shared.fail(format!("socket: {e}")),
+    };
+    // Datagrams read but not yet given to the Rtc: one at a time, each drained before the
+    // next, so that what a datagram completes is stamped with that datagram's arrival.
+    let mut inbox: VecDeque<(SocketAddr, Vec<u8>, Option<Duration>)> = VecDeque::new();
     let mut sender = Sender::new(spec.me, Instant::now(), shared.traffic);
     let mut connected = false;
     let mut joined = false;
@@ -372,6 +403,15 @@ pub async fn run_rtc(
         let now = Instant::now();
         if now >= shared.stop_at {
             break;
+        }
+        let mut arrival = None;
+        if let Some((from, data, at)) = inbox.pop_front() {
+            arrival = at;
+            if let Ok(rcv) = Receive::new(Protocol::Udp, from, local, &data)
+                && let Err(e) = rtc.handle_input(Input::Receive(now, rcv))
+            {
+                shared.fail(format!("participant {}: input: {e}", spec.me));
+            }
         }
         // Drain the Rtc.
         let timeout = loop {
@@ -399,7 +439,7 @@ pub async fn run_rtc(
                                 let ms = now.saturating_duration_since(spec.t_offer);
                                 shared.join_ms.borrow_mut().push(ms.as_secs_f64() * 1000.0);
                             }
-                            shared.on_received(spec.me, &h, now);
+                            shared.on_received(spec.me, &h, shared.arrival_ns(arrival, now));
                         }
                     }
                     Event::KeyframeRequest(_) => sender.keyframe_requested(Instant::now()),
@@ -415,6 +455,9 @@ pub async fn run_rtc(
             shared.fail(format!("participant {}: connection closed", spec.me));
             return;
         }
+        if !inbox.is_empty() {
+            continue;
+        }
         let mut wake = timeout.min(shared.stop_at);
         if connected && spec.publish.is_some() {
             wake = wake.min(sender.next_due());
@@ -427,13 +470,13 @@ pub async fn run_rtc(
                 },
                 None => ctl_open = false,
             },
-            r = sock.recv_from(&mut buf) => {
-                if let Ok((n, from)) = r
-                    && !lossy.drop_one()
-                    && let Ok(rcv) = Receive::new(Protocol::Udp, from, local, &buf[..n])
-                    && let Err(e) = rtc.handle_input(Input::Receive(Instant::now(), rcv))
-                {
-                    shared.fail(format!("participant {}: input: {e}", spec.me));
+            r = sock.readable() => {
+                if r.is_ok() {
+                    let _ = io.recv(&sock, |from, data, at| {
+                        if !lossy.drop_one() {
+                            inbox.push_back((from, data.to_vec(), at));
+                        }
+                    });
                 }
             }
             _ = tokio::time::sleep_until(wake.into()) => {
@@ -513,6 +556,10 @@ pub async fn run_raw(relay: SocketAddr, room: u32, me: u32, loss: f64, shared: R
         p: loss,
         s: 0x9E37_79B9_7F4A_7C15 ^ u64::from(me),
     };
+    let mut io = match UdpIo::new(&sock) {
+        Ok(io) => io,
+        Err(e) => return shared.fail(format!("socket: {e}")),
+    };
     let mut frames = Vec::new();
     let mut joined = false;
     loop {
@@ -522,18 +569,22 @@ pub async fn run_raw(relay: SocketAddr, room: u32, me: u32, loss: f64, shared: R
         }
         let wake = sender.next_due().min(shared.stop_at);
         tokio::select! {
-            r = sock.recv_from(&mut buf) => {
-                if let Ok((n, _)) = r
-                    && !lossy.drop_one()
-                    && let Some(h) = Header::parse(&buf[..n])
-                {
-                    let now = Instant::now();
-                    if !joined {
-                        joined = true;
-                        let ms = now.saturating_duration_since(t_offer).as_secs_f64() * 1000.0;
-                        shared.join_ms.borrow_mut().push(ms);
-                    }
-                    shared.on_received(me, &h, now);
+            r = sock.readable() => {
+                if r.is_ok() {
+                    let _ = io.recv(&sock, |_, data, at| {
+                        if !lossy.drop_one()
+                            && let Some(h) = Header::parse(data)
+                        {
+                            let now = Instant::now();
+                            if !joined {
+                                joined = true;
+                                let ms =
+                                    now.saturating_duration_since(t_offer).as_secs_f64() * 1000.0;
+                                shared.join_ms.borrow_mut().push(ms);
+                            }
+                            shared.on_received(me, &h, shared.arrival_ns(at, now));
+                        }
+                    });
                 }
             }
             _ = tokio::time::sleep_until(wake.into()) => {

@@ -1222,10 +1222,12 @@ const NOTES: &str = "## How to read it
   packets). *server CPU*: user + system time of the server process (all threads) from
   `/proc/<pid>/stat` over the measurement window, as a share of one core. *pkt per CPU-s* is
   their ratio, *of relay* the same against the raw UDP relay in the same scenario.
-- *latency*: one-way, publisher's send call to the subscriber's receipt of the whole frame,
-  measured in the load client (so it includes the client's own WebRTC work, and for keyframes the
-  wait for all their packets). The raw relay's figure is the floor: the latency the SFU adds is
-  the difference.
+- *latency*: one-way, from the publisher's send call to the kernel's receive time of the
+  datagram that completed the frame at the subscriber's socket (`SO_TIMESTAMPNS`), so for
+  keyframes it includes the wait for all their packets. It leaves out the subscriber's own
+  WebRTC work after arrival: at high load the client is as busy as the server, and its queue
+  would count as the server's (measured in the client, up to 200 ms at 85–90% client CPU). The
+  raw relay's figure is the floor: the latency the SFU adds is the difference.
 - *loss*: media units sent in the window that never arrived. In the lossy room, the figure in
   brackets is for the links that do not touch the lossy participant.
 - *join*: from a participant's first offer (for the relay: its join datagram) to its first media
