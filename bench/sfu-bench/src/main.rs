@@ -237,8 +237,10 @@ fn scenarios(short: bool) -> Vec<Scenario> {
         )
     });
     if !short {
-        // Sized to put Helsebro's server near 70% of its core (the latency target's load);
-        // Janus needs more than its one core here.
+        // Two levels of load for the latency target (p99 at 70% CPU): on this kind of machine
+        // Helsebro's server runs at about 60% of its core in the first and 75-90% in the
+        // second, and the target is read between them. Janus needs more than its one core.
+        v.push(sc("load-24", "rooms of 12 and 12".into(), vec![12, 12]));
         v.push(sc("load", "rooms of 12, 12 and 9".into(), vec![12, 12, 9]));
     }
     v.push(Scenario {
@@ -255,6 +257,56 @@ fn scenarios(short: bool) -> Vec<Scenario> {
         )
     });
     v
+}
+
+/// A target's verdict as written.
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "**not met**" }
+}
+
+/// The load scenarios, lightest first, between which the latency at 70% CPU is read.
+const LOAD_LEVELS: [&str; 2] = ["load-24", "load"];
+
+/// The latency target's reading from (Helsebro CPU %, added p99 ms) per load level: at 70%,
+/// interpolated between the nearest levels on either side; with all levels on one side, the
+/// nearest one, said as such.
+fn at_70_pct(points: &[(f64, f64)]) -> String {
+    let below = points
+        .iter()
+        .filter(|p| p.0 <= 70.0)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let above = points
+        .iter()
+        .filter(|p| p.0 >= 70.0)
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    match (below, above) {
+        (Some(b), Some(a)) => {
+            let added = if a.0 > b.0 {
+                b.1 + (a.1 - b.1) * (70.0 - b.0) / (a.0 - b.0)
+            } else {
+                b.1.max(a.1)
+            };
+            format!(
+                "at 70% CPU (interpolated) {added:.2} ms added: {}",
+                verdict(added <= 2.0)
+            )
+        }
+        (Some(b), None) => format!(
+            "every level below 70% CPU on this run; at the heaviest ({:.0}%) {:.2} ms added: \
+             {} at that load, not judged at 70%",
+            b.0,
+            b.1,
+            verdict(b.1 <= 2.0)
+        ),
+        (None, Some(a)) => format!(
+            "every level above 70% CPU on this run; at the lightest ({:.0}%) {:.2} ms added: \
+             {} at that load, not judged at 70%",
+            a.0,
+            a.1,
+            verdict(a.1 <= 2.0)
+        ),
+        (None, None) => "no load level measured".to_string(),
+    }
 }
 
 /// The scenarios whose pooled figures make the headline ratio: steady traffic at loads every
@@ -1054,7 +1106,6 @@ fn report(
         .collect();
     if !h_runs.is_empty() {
         let _ = writeln!(s, "### Targets (Helsebro)\n");
-        let verdict = |ok: bool| if ok { "met" } else { "**not met**" };
         if let (Some(h), Some(j)) = (helsebro.rate(), janus.rate()) {
             let _ = writeln!(
                 s,
@@ -1074,34 +1125,53 @@ fn report(
                 verdict(h / r >= 0.45)
             );
         }
-        let load_h = pool(Kind::Helsebro, &["load"]);
-        let p99 = |k: Kind| {
-            results
+        // Per load level: Helsebro's CPU (pooled over the rounds) and the p99 it adds (its
+        // worst round less the relay's worst); then the figure at 70% CPU, interpolated between
+        // the levels on either side.
+        let levels: Vec<(&str, &str, f64, f64, f64)> = LOAD_LEVELS
+            .iter()
+            .filter_map(|name| {
+                let h = pool(Kind::Helsebro, &[name]);
+                let p99 = |k: Kind| {
+                    results
+                        .iter()
+                        .filter(|r| r.kind == k && r.sc.name == *name)
+                        .map(|r| r.out.lat_p99)
+                        .fold(f64::NAN, f64::max)
+                };
+                let what = results.iter().find(|r| r.sc.name == *name)?;
+                (h.runs > 0).then(|| {
+                    (
+                        *name,
+                        what.sc.what.as_str(),
+                        h.cpu_pct(),
+                        p99(Kind::Helsebro),
+                        p99(Kind::Relay),
+                    )
+                })
+            })
+            .collect();
+        if !levels.is_empty() {
+            let each: Vec<String> = levels
                 .iter()
-                .filter(|r| r.kind == k && r.sc.name == "load")
-                .map(|r| r.out.lat_p99)
-                .fold(f64::NAN, f64::max)
-        };
-        if load_h.runs > 0 {
-            let added = p99(Kind::Helsebro) - p99(Kind::Relay);
+                .map(|(name, what, cpu, h, r)| {
+                    format!(
+                        "*{name}* ({what}) server at {cpu:.0}% of a core, p99 {h:.2} ms against \
+                         the raw relay's {r:.2} ms, so {:.2} ms added",
+                        h - r
+                    )
+                })
+                .collect();
+            let points: Vec<(f64, f64)> = levels
+                .iter()
+                .map(|l| (l.2, l.3 - l.4))
+                .filter(|p| p.0.is_finite() && p.1.is_finite())
+                .collect();
             let _ = writeln!(
                 s,
-                "- added latency p99 ≤ 2 ms at 70% CPU: in the load scenario ({}, server at \
-                 {:.0}% of a core) the highest p99 of its rounds {:.2} ms against the raw \
-                 relay's {:.2} ms, so {:.2} ms added: {}",
-                results
-                    .iter()
-                    .find(|r| r.sc.name == "load")
-                    .map_or("", |r| r.sc.what.as_str()),
-                load_h.cpu_pct(),
-                p99(Kind::Helsebro),
-                p99(Kind::Relay),
-                added,
-                if load_h.cpu_pct() < 70.0 {
-                    "below 70% CPU; at this load ".to_string() + verdict(added <= 2.0)
-                } else {
-                    verdict(added <= 2.0).to_string()
-                }
+                "- added latency p99 ≤ 2 ms at 70% CPU: {}; {}",
+                each.join("; "),
+                at_70_pct(&points)
             );
         }
         let join = h_runs.iter().map(|r| r.out.join_p50).fold(0.0, f64::max);
@@ -1247,8 +1317,28 @@ const NOTES: &str = "## How to read it
 - *Rounds*: this machine is shared, and the same server in the same scenario has measured up to
   ±30% apart from one run to the next. Every scenario therefore runs for every server in each
   round, the servers' order rotating, and the summary pools all rounds; the rows show the spread.
-- *load* (two rooms of 12) is the highest load the load client can drive from its one core; it
-  is there for the latency under load, not for the headline ratio.
+- *load-24* (two rooms of 12) and *load* (rooms of 12, 12 and 9, the most the load client can
+  drive from its one core) are there for the latency under load, not for the headline ratio:
+  the target is read at 70% of the server's core, interpolated between the two levels.
 - The lossy link is emulated inside the load client (5% of that participant's datagrams dropped
   before sending and on receipt), because this kernel has no `sch_netem` for tc netem.
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::at_70_pct;
+
+    #[test]
+    fn the_latency_target_is_read_at_70_percent_between_the_levels_around_it() {
+        // 1 ms added at 60% CPU, 3 ms at 80%: 2 ms at 70%.
+        let r = at_70_pct(&[(80.0, 3.0), (60.0, 1.0)]);
+        assert!(r.starts_with("at 70% CPU (interpolated) 2.00 ms added: met"), "{r}");
+        let r = at_70_pct(&[(62.0, 1.86), (85.0, 12.0), (40.0, 0.5)]);
+        assert!(r.contains("5.39 ms added: **not met**"), "{r}");
+        // Both levels on one side: the nearest, and not judged at 70%.
+        let r = at_70_pct(&[(85.0, 12.0), (75.0, 1.5)]);
+        assert!(r.contains("lightest (75%) 1.50 ms added: met at that load, not judged"), "{r}");
+        let r = at_70_pct(&[(50.0, 1.0)]);
+        assert!(r.contains("heaviest (50%)"), "{r}");
+    }
+}
