@@ -1,6 +1,9 @@
 //! Each subscriber's downlink estimate, from the RTCP receiver reports its browser sends anyway:
 //! the fraction of packets lost and the round-trip time. It feeds the router's choice of
-//! simulcast layer (see [`crate::router`]).
+//! simulcast layer (see [`crate::router`]). The loss is what the subscriber's own link lost: the
+//! SFU reads each report's cumulative count against the sequence numbers it never sent because
+//! the publisher's uplink lost them (see [`crate::forward`]), so that one participant's poor
+//! uplink does not lower what everyone else receives.
 //!
 //! Why not str0m's send-side estimator (transport-wide feedback, delay-based, with a pacer): with
 //! it enabled, str0m's pacer releases one packet per `handle_timeout`, so every forwarded packet
