@@ -67,9 +67,9 @@ struct OutTrack {
     rewriter: Rewriter,
     /// The last payload type mapping: publisher's parameters to this m-line's payload type.
     pt: Option<(PayloadParams, Pt)>,
-    /// From the last receiver report read: the highest sequence number it covered and the
-    /// packets lost on the subscriber's own link up to there.
-    reported: Option<(u64, u64)>,
+    /// From the last receiver report read: the highest sequence number it covered, the packets
+    /// lost on the subscriber's own link up to there, and those skipped (lost before the SFU).
+    reported: Option<(u64, u64, u64)>,
 }
 
 #[derive(Debug)]
@@ -135,7 +135,7 @@ impl Peer {
 struct ReportRound {
     /// Packets lost on the subscriber's link since the previous round, over all m-lines.
     lost: f64,
-    /// Packets the reports cover since the previous round.
+    /// Packets sent that the reports cover since the previous round.
     packets: u64,
     /// Any m-line had a fresh report.
     fresh: bool,
@@ -814,16 +814,18 @@ impl Sfu {
 impl OutTrack {
     /// A receiver report for this m-line covers sequence numbers up to `max_seq` and counts
     /// `lost` (cumulative, the report's 24-bit field). Returns the packets lost on the
-    /// subscriber's own link since the previous report, and how many that report covers:
-    /// what was lost before the SFU (skipped, see `forward`) is not the subscriber's link.
+    /// subscriber's own link since the previous report, and how many packets were sent to it
+    /// in that stretch: what was lost before the SFU (skipped, see `forward`) is neither.
     fn downlink_loss(&mut self, max_seq: u64, lost: u64) -> (u64, u64) {
         // A negative count (duplicates) reads as a large 24-bit number.
         let lost = if lost & 0x80_0000 != 0 { 0 } else { lost };
-        let own = lost.saturating_sub(self.rewriter.skipped_through(max_seq));
-        match self.reported.replace((max_seq, own)) {
-            Some((prev_seq, prev_own)) if max_seq > prev_seq => {
-                let covered = max_seq - prev_seq;
-                (own.saturating_sub(prev_own).min(covered), covered)
+        let skipped = self.rewriter.skipped_through(max_seq);
+        let own = lost.saturating_sub(skipped);
+        match self.reported.replace((max_seq, own, skipped)) {
+            Some((prev_seq, prev_own, prev_skipped)) if max_seq > prev_seq => {
+                let sent =
+                    (max_seq - prev_seq).saturating_sub(skipped.saturating_sub(prev_skipped));
+                (own.saturating_sub(prev_own).min(sent), sent)
             }
             // The first report, or one that covers nothing new.
             _ => (0, 0),
@@ -1033,11 +1035,11 @@ fn drain(
                         .find(|o| o.state == OutState::Open(stats.mid));
                     match (out, stats.remote) {
                         (Some(out), Some(remote)) => {
-                            let (lost, covered) = out.downlink_loss(
+                            let (lost, sent) = out.downlink_loss(
                                 *remote.maximum_sequence_number,
                                 remote.packets_lost,
                             );
-                            peer.report.add_counts(lost as f64, covered, stats.rtt);
+                            peer.report.add_counts(lost as f64, sent, stats.rtt);
                         }
                         _ => {
                             let packets = stats.packets.saturating_sub(sent);
@@ -1048,5 +1050,44 @@ fn drain(
                 _ => {}
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use std::time::Instant;
+
+    use str0m::media::{MediaTime, Mid};
+    use uuid::Uuid;
+
+    use super::OutTrack;
+    use crate::PeerId;
+    use crate::router::{Kind, TrackRef};
+
+    #[test]
+    fn a_report_is_read_as_loss_on_the_subscribers_own_link_since_the_last() {
+        let source = TrackRef {
+            peer: PeerId(Uuid::from_u128(1)),
+            mid: Mid::from("a"),
+        };
+        let mut out = OutTrack::new(source, Kind::Audio, "a".into());
+        let start = Instant::now();
+        // Sends 1000..=1099 with 1020..=1029 lost before the SFU: out 0..100, ten skipped.
+        let mut first = None;
+        for seq in (1000..1100).filter(|s| !(1020..1030).contains(s)) {
+            let w = out
+                .rewriter
+                .rewrite(None, seq, false, MediaTime::from_90khz(seq), start, None);
+            first.get_or_insert(w.seq);
+        }
+        let first = first.unwrap_or_default();
+        // The first report, before the gap, sets the baseline.
+        assert_eq!(out.downlink_loss(first + 15, 0), (0, 0));
+        // Up to the end: the receiver counts 13 lost, 10 of them never sent; of the 74 sent
+        // since the last report (84 sequence numbers less the 10), 3 were lost on its link.
+        assert_eq!(out.downlink_loss(first + 99, 13), (3, 74));
+        // A report that covers nothing new tells nothing; a negative count (duplicates) is 0.
+        assert_eq!(out.downlink_loss(first + 99, 13), (0, 0));
+        assert_eq!(out.downlink_loss(first + 99, 0xff_fffe), (0, 0));
     }
 }
