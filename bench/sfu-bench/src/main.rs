@@ -1332,12 +1332,18 @@ mod tests {
     fn the_latency_target_is_read_at_70_percent_between_the_levels_around_it() {
         // 1 ms added at 60% CPU, 3 ms at 80%: 2 ms at 70%.
         let r = at_70_pct(&[(80.0, 3.0), (60.0, 1.0)]);
-        assert!(r.starts_with("at 70% CPU (interpolated) 2.00 ms added: met"), "{r}");
+        assert!(
+            r.starts_with("at 70% CPU (interpolated) 2.00 ms added: met"),
+            "{r}"
+        );
         let r = at_70_pct(&[(62.0, 1.86), (85.0, 12.0), (40.0, 0.5)]);
         assert!(r.contains("5.39 ms added: **not met**"), "{r}");
         // Both levels on one side: the nearest, and not judged at 70%.
         let r = at_70_pct(&[(85.0, 12.0), (75.0, 1.5)]);
-        assert!(r.contains("lightest (75%) 1.50 ms added: met at that load, not judged"), "{r}");
+        assert!(
+            r.contains("lightest (75%) 1.50 ms added: met at that load, not judged"),
+            "{r}"
+        );
         let r = at_70_pct(&[(50.0, 1.0)]);
         assert!(r.contains("heaviest (50%)"), "{r}");
     }
