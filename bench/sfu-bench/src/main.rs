@@ -291,20 +291,20 @@ fn at_70_pct(points: &[(f64, f64)]) -> String {
                 verdict(added <= 2.0)
             )
         }
-        (Some(b), None) => format!(
-            "every level below 70% CPU on this run; at the heaviest ({:.0}%) {:.2} ms added: \
-             {} at that load, not judged at 70%",
-            b.0,
-            b.1,
-            verdict(b.1 <= 2.0)
-        ),
-        (None, Some(a)) => format!(
-            "every level above 70% CPU on this run; at the lightest ({:.0}%) {:.2} ms added: \
-             {} at that load, not judged at 70%",
-            a.0,
-            a.1,
-            verdict(a.1 <= 2.0)
-        ),
+        (Some(p), None) | (None, Some(p)) => {
+            let (side, nearest) = if p.0 < 70.0 {
+                ("below", "heaviest")
+            } else {
+                ("above", "lightest")
+            };
+            format!(
+                "every level {side} 70% CPU on this run; at the {nearest} ({:.0}%) {:.2} ms \
+                 added: {} at that load, not judged at 70%",
+                p.0,
+                p.1,
+                verdict(p.1 <= 2.0)
+            )
+        }
         (None, None) => "no load level measured".to_string(),
     }
 }

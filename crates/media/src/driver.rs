@@ -189,7 +189,8 @@ async fn run(
                 if readable.is_ok() {
                     // Each datagram's own arrival time (the core's clock, not the kernel's).
                     let received = udp_io.recv(&udp, |source, data, _| {
-                        sfu.handle_receive(Instant::now(), Protocol::Udp, source, udp_candidate, data);
+                        let now = Instant::now();
+                        sfu.handle_receive(now, Protocol::Udp, source, udp_candidate, data);
                     });
                     if let Err(e) = received
                         && e.kind() != io::ErrorKind::WouldBlock

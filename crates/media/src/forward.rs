@@ -22,9 +22,10 @@
 //! starts or switches video at a keyframe, so every stretch of video begins with one.
 //!
 //! The gaps kept within a stretch were lost before the SFU, and the subscriber's receiver
-//! reports count them as lost too. The rewriter keeps count of them ([`Rewriter::skipped_through`]),
-//! so that the subscriber's downlink estimate learns only what was lost on its own link: one
-//! participant with a poor uplink must not lower what everyone else receives.
+//! reports count them as lost too. The rewriter keeps count of them
+//! ([`Rewriter::skipped_through`]), so that the subscriber's downlink estimate learns only what
+//! was lost on its own link: one participant with a poor uplink must not lower what everyone
+//! else receives.
 
 use std::collections::VecDeque;
 use std::time::Instant;

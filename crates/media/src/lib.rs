@@ -33,8 +33,9 @@
 //! [`forward::Rewriter`] keeps each outgoing m-line one continuous stream across simulcast
 //! switches and pauses (sequence number, timestamp, VP8 picture id and TL0PICIDX), and the
 //! router starts and switches video only at a keyframe (detected in the payload: VP8 and
-//! H.264). Nothing waits for a whole frame, so a packet leaves as soon as it came in. Only Opus, VP8 and H.264 are negotiated; str0m matches
-//! the publisher's payload parameters to the subscriber's payload type.
+//! H.264). Nothing waits for a whole frame, so a packet leaves as soon as it came in. Only
+//! Opus, VP8 and H.264 are negotiated; str0m matches the publisher's payload parameters to the
+//! subscriber's payload type.
 //!
 //! Forwarded media is not paced a second time: the publisher's browser already paces what it
 //! sends. str0m's send-side estimator is off, because its pacer costs a full timeout pass per
