@@ -11,7 +11,7 @@ use str0m::format::Codec;
 use str0m::media::{
     Direction, Frequency, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer,
 };
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use uuid::Uuid;
 
@@ -171,6 +171,9 @@ struct Net {
     browsers: Vec<Browser>,
     events: Vec<MediaEvent>,
     counters: Arc<Counters>,
+    /// Poll the SFU after every datagram it receives, as the driver does when datagrams come
+    /// one at a time, rather than once per step.
+    poll_each: bool,
 }
 
 impl Net {
@@ -188,6 +191,7 @@ impl Net {
             browsers: Vec::new(),
             events: Vec::new(),
             counters,
+            poll_each: false,
         }
     }
 
@@ -246,56 +250,16 @@ impl Net {
         let now = self.now;
         for _ in 0..4 {
             // Browsers -> SFU.
-            for b in &mut self.browsers {
-                let _ = b.rtc.handle_input(Input::Timeout(now));
-                loop {
-                    match b.rtc.poll_output() {
-                        Ok(Output::Timeout(_)) | Err(_) => break,
-                        Ok(Output::Transmit(t)) => {
-                            b.to_sfu += 1;
-                            if b.to_sfu % 10 < u64::from(b.up_loss_in_10) {
-                                continue;
-                            }
-                            self.sfu.handle_receive(
-                                now,
-                                t.proto,
-                                t.source,
-                                t.destination,
-                                &t.contents,
-                            );
-                        }
-                        Ok(Output::Event(e)) => match e {
-                            Event::Connected => b.connected = true,
-                            Event::MediaAdded(m) => {
-                                b.received.insert(m.mid, m.kind);
-                            }
-                            Event::MediaData(d) => {
-                                *b.frames.entry(d.mid).or_default() += 1;
-                                if b.received.get(&d.mid) == Some(&MediaKind::Video) {
-                                    b.last_video_size = d.data.len();
-                                }
-                            }
-                            Event::KeyframeRequest(r) => b.keyframe_requests.push(r.rid),
-                            _ => {}
-                        },
+            for i in 0..self.browsers.len() {
+                for t in self.browser_output(i, now) {
+                    self.sfu
+                        .handle_receive(now, t.proto, t.source, t.destination, &t.contents);
+                    if self.poll_each {
+                        self.deliver(now);
                     }
                 }
             }
-            // SFU -> browsers.
-            let mut out = Vec::new();
-            self.sfu.poll(now, &mut |t| out.push(t));
-            for t in out {
-                let Some(b) = self.browsers.iter_mut().find(|b| b.addr == t.destination) else {
-                    continue;
-                };
-                b.from_sfu += 1;
-                if b.from_sfu % 10 < u64::from(b.loss_in_10) {
-                    continue;
-                }
-                if let Ok(r) = Receive::new(Protocol::Udp, t.source, t.destination, &t.contents) {
-                    let _ = b.rtc.handle_input(Input::Receive(now, r));
-                }
-            }
+            self.deliver(now);
             // Signalling: server offers are answered at once.
             for ev in self.sfu.take_events() {
                 if let MediaEvent::Offer { peer, sdp } = &ev
@@ -307,6 +271,56 @@ impl Net {
                         .expect("answer applied");
                 }
                 self.events.push(ev);
+            }
+        }
+    }
+
+    /// Browser `i`'s datagrams for the SFU (less those its uplink loses); its events handled.
+    fn browser_output(&mut self, i: usize, now: Instant) -> Vec<Transmit> {
+        let b = &mut self.browsers[i];
+        let _ = b.rtc.handle_input(Input::Timeout(now));
+        let mut out = Vec::new();
+        loop {
+            match b.rtc.poll_output() {
+                Ok(Output::Timeout(_)) | Err(_) => return out,
+                Ok(Output::Transmit(t)) => {
+                    b.to_sfu += 1;
+                    if b.to_sfu % 10 >= u64::from(b.up_loss_in_10) {
+                        out.push(t);
+                    }
+                }
+                Ok(Output::Event(e)) => match e {
+                    Event::Connected => b.connected = true,
+                    Event::MediaAdded(m) => {
+                        b.received.insert(m.mid, m.kind);
+                    }
+                    Event::MediaData(d) => {
+                        *b.frames.entry(d.mid).or_default() += 1;
+                        if b.received.get(&d.mid) == Some(&MediaKind::Video) {
+                            b.last_video_size = d.data.len();
+                        }
+                    }
+                    Event::KeyframeRequest(r) => b.keyframe_requests.push(r.rid),
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    /// SFU -> browsers: what the SFU sends now, less what each browser's downlink loses.
+    fn deliver(&mut self, now: Instant) {
+        let mut out = Vec::new();
+        self.sfu.poll(now, &mut |t| out.push(t));
+        for t in out {
+            let Some(b) = self.browsers.iter_mut().find(|b| b.addr == t.destination) else {
+                continue;
+            };
+            b.from_sfu += 1;
+            if b.from_sfu % 10 < u64::from(b.loss_in_10) {
+                continue;
+            }
+            if let Ok(r) = Receive::new(Protocol::Udp, t.source, t.destination, &t.contents) {
+                let _ = b.rtc.handle_input(Input::Receive(now, r));
             }
         }
     }
@@ -548,4 +562,33 @@ fn loss_on_one_publishers_uplink_does_not_lower_what_a_subscriber_gets_of_the_ot
         net.frames(bob, MediaKind::Audio) > 0 && net.frames(bob, MediaKind::Video) > 0,
         "media flows"
     );
+}
+
+/// Not a test: the SFU's work per forwarded packet in a meeting of 12, for counting instructions
+/// with callgrind (`scripts/sfu-cost-probe.sh`), which repeats to within a fraction of a percent
+/// where timings on a shared machine vary by a third. The SFU is polled after every datagram, as
+/// the driver is when datagrams come one at a time (the most work per packet).
+#[test]
+#[ignore = "a measurement, run by scripts/sfu-cost-probe.sh"]
+fn forwarding_cost_probe() {
+    let mut net = Net::new();
+    for n in 1..=12 {
+        net.join(n, room(1), &format!("p{n}"));
+    }
+    net.run(Duration::from_secs(3));
+    net.poll_each = true;
+    let before = net.counters.snapshot();
+    cost_probe_window(&mut net);
+    let after = net.counters.snapshot();
+    println!(
+        "cost probe: {} packets received, {} forwarded",
+        after.packets_received - before.packets_received,
+        after.packets_forwarded - before.packets_forwarded
+    );
+}
+
+/// The measured window of [`forwarding_cost_probe`]: callgrind counts what runs inside it.
+#[inline(never)]
+fn cost_probe_window(net: &mut Net) {
+    net.run(Duration::from_secs(5));
 }
