@@ -27,12 +27,11 @@
 //!   It resumes, after [`UP_HOLD`], once the share is back above that fraction.
 //! - Before any estimate has arrived a subscriber gets the lowest active layer.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use str0m::media::{Mid, Rid};
 
-use crate::{PeerId, RoomId};
+use crate::{FastMap, PeerId, RoomId};
 
 /// Bitrate set aside for each audio track a subscriber receives before video gets a share.
 pub const AUDIO_RESERVE_BPS: u64 = 50_000;
@@ -267,9 +266,9 @@ struct VideoBudget {
 /// Rooms, peers, tracks, subscriptions and the layer each subscriber receives.
 #[derive(Debug, Default)]
 pub struct Router {
-    peers: HashMap<PeerId, PeerState>,
-    tracks: HashMap<TrackRef, Track>,
-    subs: HashMap<(PeerId, Mid), Sub>,
+    peers: FastMap<PeerId, PeerState>,
+    tracks: FastMap<TrackRef, Track>,
+    subs: FastMap<(PeerId, Mid), Sub>,
 }
 
 impl Router {

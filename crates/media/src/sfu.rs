@@ -6,7 +6,6 @@
 //! connection work and get the datagrams to send, and sleeps until the instant `poll` returns or
 //! the next datagram or command arrives.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,9 +16,10 @@ use str0m::config::CryptoProvider;
 use str0m::format::PayloadParams;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive, TcpType, Transmit};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
+use crate::FastMap;
 use crate::estimate::LinkEstimate;
 use crate::forward::{Rewriter, Vp8Payload, inspect};
 use crate::router::{Action, Kind, Router, TrackRef};
@@ -70,6 +70,8 @@ struct OutTrack {
     /// From the last receiver report read: the highest sequence number it covered, the packets
     /// lost on the subscriber's own link up to there, and those skipped (lost before the SFU).
     reported: Option<(u64, u64, u64)>,
+    /// The SSRC of the outgoing stream of the open m-line, once looked up.
+    tx: Option<Ssrc>,
 }
 
 #[derive(Debug)]
@@ -200,10 +202,10 @@ pub struct Sfu {
     udp_candidate: SocketAddr,
     tcp_candidate: SocketAddr,
     crypto: Arc<CryptoProvider>,
-    peers: HashMap<PeerId, Peer>,
+    peers: FastMap<PeerId, Peer>,
     router: Router,
     /// Which peer last accepted datagrams from a remote address.
-    routes: HashMap<(Protocol, SocketAddr), PeerId>,
+    routes: FastMap<(Protocol, SocketAddr), PeerId>,
     queue: Vec<Propagated>,
     /// Datagrams produced while handling input, sent at the next `poll`.
     outbox: Vec<Transmit>,
@@ -225,9 +227,9 @@ impl Sfu {
             udp_candidate,
             tcp_candidate,
             crypto: Arc::new(str0m::crypto::from_feature_flags()),
-            peers: HashMap::new(),
+            peers: FastMap::default(),
             router: Router::new(),
-            routes: HashMap::new(),
+            routes: FastMap::default(),
             queue: Vec::new(),
             outbox: Vec::new(),
             actions: Vec::new(),
@@ -842,6 +844,7 @@ impl OutTrack {
             rewriter: Rewriter::new(),
             pt: None,
             reported: None,
+            tx: None,
         }
     }
 }
@@ -904,7 +907,19 @@ fn forward(peer: &mut Peer, mid: Mid, data: &Incoming) -> bool {
         }
     }
     let mut direct = peer.rtc.direct_api();
-    let Some(tx) = direct.stream_tx_by_mid(mid, None) else {
+    // str0m finds a stream by mid by looking at each of the peer's outgoing streams in turn (22
+    // in a meeting of 12); by SSRC it is one map lookup.
+    let ssrc = match out.tx {
+        Some(s) if direct.stream_tx(&s).is_some_and(|t| t.mid() == mid) => s,
+        _ => {
+            let Some(tx) = direct.stream_tx_by_mid(mid, None) else {
+                return false;
+            };
+            out.tx = Some(tx.ssrc());
+            tx.ssrc()
+        }
+    };
+    let Some(tx) = direct.stream_tx(&ssrc) else {
         return false;
     };
     tx.write_rtp(write);
