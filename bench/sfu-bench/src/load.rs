@@ -4,10 +4,13 @@
 //!
 //! Every frame starts with a [`Header`]: the publisher, a sequence number, the send time and the
 //! number of media packets the frame stands for, so that a subscriber measures latency and loss.
-//! A frame's latency ends at the kernel's receive time of the datagram that completed it (read
-//! with the datagram, `SO_TIMESTAMPNS`), not when the client got round to it: the client does as
+//! A frame's latency ends at the kernel's receive time (read with the datagram, `SO_TIMESTAMPNS`)
+//! of the last of its packets to arrive, not when the client got round to it: the client does as
 //! much WebRTC work as the server under test, and at high load its own queue would otherwise
-//! count as the server's.
+//! count as the server's. Nor when str0m hands the frame over: its depacketizer holds frames
+//! behind a hole in an earlier one (up to 15 audio and 30 video packets), and in the lossy room
+//! that hold, the client's own, was counted as the server's latency. Each packet's arrival is
+//! kept by SSRC and sequence number, which SRTP leaves in clear ([`Arrivals`]).
 //! The first byte is the VP8 frame tag (bit 0 clear: keyframe), since the SFU looks at it.
 
 use std::cell::{Cell, RefCell};
@@ -181,6 +184,58 @@ impl Shared {
 
     pub fn fail(&self, what: String) {
         self.failures.borrow_mut().push(what);
+    }
+}
+
+/// When each recent RTP packet arrived at one connection, by SSRC and sequence number, so that a
+/// frame str0m hands over late is stamped with the arrival of its own packets.
+#[derive(Default)]
+struct Arrivals {
+    /// Per SSRC a ring of (sequence number, arrival in ns since the epoch), by sequence number.
+    rings: HashMap<u32, Vec<(u16, u64)>>,
+}
+
+/// Packets remembered per SSRC: a keyframe and the 30 packets str0m may hold behind a hole,
+/// many times over.
+const ARRIVAL_RING: usize = 512;
+
+impl Arrivals {
+    /// Notes the arrival of `datagram` if it is an RTP packet (RFC 7983: first byte 128–191;
+    /// RFC 5761: payload types 64–95 of that range are RTCP).
+    fn note(&mut self, datagram: &[u8], arrival_ns: u64) {
+        let [first, second, s0, s1, _, _, _, _, r0, r1, r2, r3, ..] = *datagram else {
+            return;
+        };
+        if !(128..=191).contains(&first) || (64..=95).contains(&(second & 0x7f)) {
+            return;
+        }
+        let seq = u16::from_be_bytes([s0, s1]);
+        let ring = self
+            .rings
+            .entry(u32::from_be_bytes([r0, r1, r2, r3]))
+            .or_insert_with(|| vec![(0, u64::MAX); ARRIVAL_RING]);
+        ring[usize::from(seq) % ARRIVAL_RING] = (seq, arrival_ns);
+    }
+
+    /// When the frame of packets `first..=last` of `ssrc` was complete: the latest arrival of
+    /// its packets, or `fallback` (the datagram being handled now) where one of them is not
+    /// known, as for a packet repaired on a separate retransmission stream.
+    fn completed(&self, ssrc: u32, first: u64, last: u64, fallback: u64) -> u64 {
+        let Some(ring) = self.rings.get(&ssrc) else {
+            return fallback;
+        };
+        if last < first || last - first >= ARRIVAL_RING as u64 {
+            return fallback;
+        }
+        let mut latest = 0;
+        for seq in first..=last {
+            let seq = seq as u16;
+            match ring[usize::from(seq) % ARRIVAL_RING] {
+                (s, at) if s == seq && at != u64::MAX => latest = latest.max(at),
+                _ => return fallback,
+            }
+        }
+        latest
     }
 }
 
@@ -397,6 +452,7 @@ pub async fn run_rtc(
         p: spec.loss,
         s: 0x9E37_79B9_7F4A_7C15 ^ u64::from(spec.me),
     };
+    let mut arrivals = Arrivals::default();
     let mut frames = Vec::new();
     let mut ctl_open = true;
     loop {
@@ -407,6 +463,7 @@ pub async fn run_rtc(
         let mut arrival = None;
         if let Some((from, data, at)) = inbox.pop_front() {
             arrival = at;
+            arrivals.note(&data, shared.arrival_ns(at, now));
             if let Ok(rcv) = Receive::new(Protocol::Udp, from, local, &data)
                 && let Err(e) = rtc.handle_input(Input::Receive(now, rcv))
             {
@@ -439,7 +496,16 @@ pub async fn run_rtc(
                                 let ms = now.saturating_duration_since(spec.t_offer);
                                 shared.join_ms.borrow_mut().push(ms.as_secs_f64() * 1000.0);
                             }
-                            shared.on_received(spec.me, &h, shared.arrival_ns(arrival, now));
+                            let now_ns = shared.arrival_ns(arrival, now);
+                            let ssrc = rtc
+                                .direct_api()
+                                .stream_rx_by_mid(d.mid, d.rid)
+                                .map(|s| *s.ssrc());
+                            let at = ssrc.map_or(now_ns, |ssrc| {
+                                let (first, last) = (**d.seq_range.start(), **d.seq_range.end());
+                                arrivals.completed(ssrc, first, last, now_ns)
+                            });
+                            shared.on_received(spec.me, &h, at);
                         }
                     }
                     Event::KeyframeRequest(_) => sender.keyframe_requested(Instant::now()),
@@ -599,4 +665,62 @@ pub async fn run_raw(relay: SocketAddr, room: u32, me: u32, loss: f64, shared: R
         }
     }
     let _ = sock.send_to(b"L", relay).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An RTP header (12 bytes) of payload type 96 and a byte of payload.
+    fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
+        let mut d = vec![0x80, 96];
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&[0; 4]);
+        d.extend_from_slice(&ssrc.to_be_bytes());
+        d.push(0);
+        d
+    }
+
+    #[test]
+    fn a_frame_is_stamped_with_the_latest_arrival_of_its_own_packets() {
+        let mut a = Arrivals::default();
+        // A keyframe of three packets across the wrap of the 16-bit sequence number, the last
+        // one first; another stream with the same sequence numbers.
+        a.note(&rtp(0, 7), 300);
+        a.note(&rtp(65_534, 7), 100);
+        a.note(&rtp(65_535, 7), 200);
+        a.note(&rtp(0, 8), 900);
+        assert_eq!(a.completed(7, 65_534, 65_536, 5_000), 300);
+        assert_eq!(a.completed(7, 65_534, 65_534, 5_000), 100);
+        // Handed over later (held behind a hole): still its own arrival.
+        assert_eq!(a.completed(8, 65_536, 65_536, 5_000), 900);
+    }
+
+    #[test]
+    fn a_frame_with_a_packet_not_seen_takes_the_arrival_now() {
+        let mut a = Arrivals::default();
+        a.note(&rtp(10, 7), 100);
+        a.note(&rtp(12, 7), 300);
+        // 11 came on a retransmission stream (or not at all): the datagram handled now.
+        assert_eq!(a.completed(7, 10, 12, 5_000), 5_000);
+        // A slot overwritten by a packet 512 later is not taken for the old one.
+        a.note(&rtp(10 + ARRIVAL_RING as u16, 7), 400);
+        assert_eq!(a.completed(7, 10, 10, 5_000), 5_000);
+        assert_eq!(a.completed(9, 10, 10, 5_000), 5_000);
+    }
+
+    #[test]
+    fn rtcp_and_other_datagrams_are_not_taken_for_rtp() {
+        let mut a = Arrivals::default();
+        // A receiver report (payload type 201 with the marker bit, i.e. second byte 201).
+        let mut rr = rtp(10, 7);
+        rr[1] = 201;
+        a.note(&rr, 100);
+        // STUN (first byte 0) and a short datagram.
+        let mut stun = rtp(10, 7);
+        stun[0] = 0;
+        a.note(&stun, 100);
+        a.note(&[0x80, 96, 0], 100);
+        assert!(a.rings.is_empty());
+    }
 }
