@@ -2,7 +2,7 @@
 # The SFU benchmark: the raw UDP relay (the machine's limit), Janus VideoRoom and Helsebro's SFU,
 # side by side in one run, with the same load client (bench/sfu-bench). Writes docs/benchmarks.md.
 #
-#   scripts/bench-sfu.sh            full run (release build, about 17 minutes: 7 scenarios, 3
+#   scripts/bench-sfu.sh            full run (release build, about 20 minutes: 9 scenarios, 3
 #                                   servers, 2 rounds), writes its section of docs/benchmarks.md
 #   scripts/bench-sfu.sh --soak     Helsebro alone with a meeting of 12 for 10 minutes, resident
 #                                   memory sampled every 30 s; writes the soak section

@@ -45,14 +45,26 @@ pub const KEYFRAME_EVERY: Duration = Duration::from_secs(3);
 pub struct Traffic {
     /// Video bitrate on the wire, keyframes included.
     pub video_kbps: u32,
+    /// Video frames per second, each sent as one burst of packets, as a browser's encoder and
+    /// pacer do (about 4.4 packets per frame at 1.2 Mbit/s and 30 frames/s). 0: every packet a
+    /// frame of its own, the model of the runs before 2026-11-23.
+    pub video_fps: u32,
 }
 
 impl Traffic {
-    /// Delta-frame packets per second, so that with keyframes the total meets the bitrate.
-    fn delta_interval(&self) -> Duration {
+    /// Time between video frames, and the delta-frame packets a frame carries on average, so
+    /// that with keyframes the total meets the bitrate.
+    fn video_frames(&self) -> (Duration, f64) {
         let total = f64::from(self.video_kbps) * 1000.0 / 8.0 / 1100.0;
         let key = KEYFRAME_PACKETS as f64 / KEYFRAME_EVERY.as_secs_f64();
-        Duration::from_secs_f64(1.0 / (total - key).max(1.0))
+        let delta = (total - key).max(1.0);
+        match self.video_fps {
+            0 => (Duration::from_secs_f64(1.0 / delta), 1.0),
+            fps => {
+                let fps = f64::from(fps);
+                (Duration::from_secs_f64(1.0 / fps), (delta / fps).max(1.0))
+            }
+        }
     }
 }
 
@@ -248,7 +260,12 @@ struct Sender {
     next_video: Instant,
     next_key: Instant,
     last_key_request: Option<Instant>,
+    /// Time between video frames.
     delta: Duration,
+    /// Delta-frame packets per frame on average, and what is owed of them (frames carry whole
+    /// packets, so some carry one more).
+    per_frame: f64,
+    owed: f64,
     started: Instant,
 }
 
@@ -262,6 +279,7 @@ struct Frame {
 
 impl Sender {
     fn new(me: u32, now: Instant, t: Traffic) -> Self {
+        let (delta, per_frame) = t.video_frames();
         Sender {
             me,
             audio_seq: 0,
@@ -270,13 +288,23 @@ impl Sender {
             next_video: now,
             next_key: now,
             last_key_request: None,
-            delta: t.delta_interval(),
+            delta,
+            per_frame,
+            owed: 0.0,
             started: now,
         }
     }
 
     fn next_due(&self) -> Instant {
         self.next_audio.min(self.next_video)
+    }
+
+    /// The packets of the next delta frame: whole packets, averaging `per_frame`.
+    fn delta_packets(&mut self) -> usize {
+        self.owed += self.per_frame;
+        let n = self.owed.floor().max(1.0);
+        self.owed -= n;
+        n as usize
     }
 
     /// A keyframe was asked for: send one now (at most every 300 ms).
@@ -291,7 +319,7 @@ impl Sender {
         }
     }
 
-    /// Frames due at `now`. `split`: a keyframe as one frame per packet (raw relay).
+    /// Frames due at `now`. `split`: a video frame as one frame per packet (raw relay).
     fn due(&mut self, now: Instant, shared: &Shared, split: bool, out: &mut Vec<Frame>) {
         let now_ns = shared.now_ns(now);
         while self.next_audio <= now {
@@ -317,7 +345,11 @@ impl Sender {
             if key {
                 self.next_key = now + KEYFRAME_EVERY;
             }
-            let packets = if key { KEYFRAME_PACKETS } else { 1 };
+            let packets = if key {
+                KEYFRAME_PACKETS
+            } else {
+                self.delta_packets()
+            };
             let (frames, units, len) = if split {
                 (packets, 1u16, VIDEO_PAYLOAD)
             } else {
@@ -707,6 +739,26 @@ mod tests {
         a.note(&rtp(10 + ARRIVAL_RING as u16, 7), 400);
         assert_eq!(a.completed(7, 10, 10, 5_000), 5_000);
         assert_eq!(a.completed(9, 10, 10, 5_000), 5_000);
+    }
+
+    #[test]
+    fn video_comes_in_frames_of_whole_packets_that_meet_the_bitrate() {
+        let t = Traffic {
+            video_kbps: 1200,
+            video_fps: 30,
+        };
+        let (every, per_frame) = t.video_frames();
+        assert_eq!(every, Duration::from_secs_f64(1.0 / 30.0));
+        // 1.2 Mbit/s in packets of 1,100 bytes is 136.4 a second, 5 of them keyframe bursts.
+        assert!((per_frame - 131.36 / 30.0).abs() < 0.01, "{per_frame}");
+        let mut s = Sender::new(1, Instant::now(), t);
+        let frames: Vec<usize> = (0..300).map(|_| s.delta_packets()).collect();
+        assert!(frames.iter().all(|n| (4..=5).contains(n)), "{frames:?}");
+        let per_second = frames.iter().sum::<usize>() / 10;
+        assert!((130..=132).contains(&per_second), "{per_second}");
+        // The model of the earlier runs: every packet a frame of its own.
+        let (every, per_frame) = Traffic { video_fps: 0, ..t }.video_frames();
+        assert_eq!((every.as_micros(), per_frame), (7612, 1.0));
     }
 
     #[test]
