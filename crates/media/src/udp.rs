@@ -11,11 +11,12 @@
 //! is writable again. `quinn-udp` also sets don't-fragment on the socket: browsers keep their
 //! RTP packets to about 1,200 bytes, and str0m its own datagrams to 1,150, under any path's MTU.
 //!
-//! **Receiving**: several datagrams per call (`recvmmsg`), with the kernel's receive timestamp
-//! of each. `quinn-udp` turns on receive offload (UDP GRO) on the socket, so the kernel may hand
-//! over a burst of same-size datagrams from one sender (a keyframe, on a NIC that coalesces) as
-//! one buffer: [`UdpIo::recv`] splits it again. A plain `recv_from` on such a socket would read
-//! the first 2 KB of the burst and lose the rest.
+//! **Receiving**: up to [`RECV_READS`] datagrams per call, one read at a time into one buffer
+//! (through `quinn-udp`), with the kernel's receive timestamp of each. `quinn-udp` turns on
+//! receive offload (UDP GRO) on the socket, so the kernel may hand over a burst of same-size
+//! datagrams from one sender (a keyframe, on a NIC that coalesces) as one buffer:
+//! [`UdpIo::recv`] splits it again. A plain `recv_from` on such a socket would read the first
+//! 2 KB of the burst and lose the rest.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSliceMut};
@@ -34,12 +35,17 @@ const UDP_BACKLOG: usize = 16_384;
 /// Most bytes in one segmented send (the kernel's limit is one IP datagram, 64 KiB).
 const MAX_GSO_BYTES: usize = 60_000;
 /// Reads per receive call (each a datagram, or a coalesced burst). The driver polls the core
-/// once after each call, so a few datagrams at a time share one drain per peer: in the
-/// benchmark, 4 at a time used 10–25% less CPU than 1 at a time (1:1 and a meeting of 12);
-/// 16 at a time made no difference beyond the noise. (An earlier latency tail with batching
-/// came from str0m's pacer, which released one packet per timeout; it is not used since the
-/// estimates come from receiver reports, see `estimate`.)
-const RECV_READS: usize = 4;
+/// once after each call, so the datagrams of one call share one timeout pass and one drain per
+/// peer, str0m's per-connection work that costs the same for one packet or many. A browser
+/// sends a video frame's packets (about 4 at 1.2 Mbit/s, 15 or more in a keyframe) as one
+/// burst, and 4 reads split many frames over two polls. A/B in the benchmark with video in
+/// frames, the builds alternated: at 45 participants 58–63% of the core with 16 reads against
+/// 66–71% with 4, p99 1.6–2.0 ms against 1.9–3.3 ms; 64 reads gave the same as 16. (An earlier
+/// latency tail with batching came from str0m's pacer, which released one packet per timeout;
+/// it is not used since the estimates come from receiver reports, see `estimate`.) One buffer
+/// serves every read, so more reads cost no memory: each datagram is handled before the next
+/// read.
+const RECV_READS: usize = 16;
 /// Bytes of the receive buffer: what one coalesced burst can be (one IP datagram at most).
 /// One read at a time into one buffer keeps a worker's receive memory at this (four buffers
 /// for one `recvmmsg` would be a quarter of a megabyte).
