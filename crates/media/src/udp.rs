@@ -40,12 +40,15 @@ const MAX_GSO_BYTES: usize = 60_000;
 /// sends a video frame's packets (about 4 at 1.2 Mbit/s, 15 or more in a keyframe) as one
 /// burst, and 4 reads split many frames over two polls. A/B in the benchmark with video in
 /// frames, the builds alternated: at 45 participants 58–63% of the core with 16 reads against
-/// 66–71% with 4, p99 1.6–2.0 ms against 1.9–3.3 ms; 64 reads gave the same as 16. (An earlier
+/// 66–71% with 4, p99 1.6–2.0 ms against 1.9–3.3 ms; 64 reads gave the same as 16. But 16
+/// let a whole keyframe into one poll, and str0m's send queue of every outgoing video stream
+/// keeps the capacity of its largest burst: 1,035–1,061 KB of private memory per participant
+/// in a meeting of 12 against 984–1,016 KB with 4, over the 1 MB the benchmark holds the SFU
+/// to. 8 reads take a delta frame and the audio around it and kept 992–996 KB. (An earlier
 /// latency tail with batching came from str0m's pacer, which released one packet per timeout;
 /// it is not used since the estimates come from receiver reports, see `estimate`.) One buffer
-/// serves every read, so more reads cost no memory: each datagram is handled before the next
-/// read.
-const RECV_READS: usize = 16;
+/// serves every read: each datagram is handled before the next read.
+const RECV_READS: usize = 8;
 /// Bytes of the receive buffer: what one coalesced burst can be (one IP datagram at most).
 /// One read at a time into one buffer keeps a worker's receive memory at this (four buffers
 /// for one `recvmmsg` would be a quarter of a megabyte).
