@@ -26,11 +26,15 @@ valgrind --tool=callgrind --callgrind-out-file="$out/cg" --collect-atstart=no \
     2>"$out/log" | tee "$out/stdout" | grep "cost probe"
 fwd=$(sed -n 's/.*received, \([0-9]*\) forwarded.*/\1/p' "$out/stdout")
 callgrind_annotate --inclusive=yes --threshold=100 "$out/cg" >"$out/annotated"
-count() { # inclusive instructions of the function named $1
-    grep -F ":$1 [" "$out/annotated" | head -1 | awk '{gsub(",","",$1); print $1}'
+count() { # inclusive instructions of the function named $1; fails when callgrind has none
+    local n
+    n=$(awk -v f=":$1 [" 'index($0, f) {gsub(",", "", $1); print $1; exit}' "$out/annotated")
+    [ -n "$n" ] || { echo "no count for $1 in callgrind's output (inlined or renamed?)" >&2; return 1; }
+    echo "$n"
 }
+[ -n "$fwd" ] || { echo "the probe printed no packet counts" >&2; exit 1; }
 poll=$(count 'helsebro_media::sfu::Sfu::poll')
 recv=$(count 'helsebro_media::sfu::Sfu::handle_receive')
-echo "Sfu::poll:           ${poll:-?} instructions"
-echo "Sfu::handle_receive: ${recv:-?} instructions"
-python3 -c "print(f'per forwarded packet: {(${poll:-0}+${recv:-0})/max(1,$fwd):.0f} instructions ($fwd forwarded)')"
+echo "Sfu::poll:           $poll instructions"
+echo "Sfu::handle_receive: $recv instructions"
+python3 -c "print(f'per forwarded packet: {($poll+$recv)/$fwd:.0f} instructions ($fwd forwarded)')"
