@@ -78,18 +78,18 @@ mod udp;
 
 pub use udp::UdpIo;
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{mpsc, oneshot};
+
 /// The hash map of the per-packet path (peers, routes, tracks, subscriptions): foldhash, seeded
 /// per process, instead of std's SipHash. Every forwarded packet looks up its subscriber's peer
 /// and subscription, and SipHash of a 16-byte peer id was about 1% of the server's CPU in the
 /// benchmark. The keys are the server's own ids and addresses that have passed ICE, so the
 /// hashing needs no more resistance to chosen keys than a random seed gives.
 pub(crate) type FastMap<K, V> = foldhash::HashMap<K, V>;
-
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-
-use tokio::sync::{mpsc, oneshot};
 
 /// A video room (a consultation or meeting).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
