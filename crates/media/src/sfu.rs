@@ -223,10 +223,15 @@ impl Sfu {
         tcp_candidate: SocketAddr,
         counters: Arc<Counters>,
     ) -> Self {
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        // The process's first random numbers seed aws-lc's generator from CPU jitter: 40–70 ms
+        // here, once. Done at start, rather than in the first participant's join, during which
+        // the worker forwards nothing: it was every scenario's slowest join in the benchmark.
+        let _ = crypto.dtls_provider.generate_certificate();
         Sfu {
             udp_candidate,
             tcp_candidate,
-            crypto: Arc::new(str0m::crypto::from_feature_flags()),
+            crypto,
             peers: FastMap::default(),
             router: Router::new(),
             routes: FastMap::default(),
