@@ -128,6 +128,9 @@ pub struct Shared {
     /// Connections that failed, with why.
     pub failures: RefCell<Vec<String>>,
     pub connected: Cell<u32>,
+    /// In a join burst: where every participant of the thread waits, ready to offer, so that
+    /// the offers go out together (see [`Shared::ready_to_offer`]).
+    gate: Option<tokio::sync::Barrier>,
 }
 
 impl Shared {
@@ -149,6 +152,26 @@ impl Shared {
             join_ms: RefCell::default(),
             failures: RefCell::default(),
             connected: Cell::new(0),
+            gate: None,
+        }
+    }
+
+    /// Hold the participants back at [`Shared::ready_to_offer`] until `n` of them are there.
+    pub fn with_burst_gate(mut self, n: usize) -> Self {
+        self.gate = Some(tokio::sync::Barrier::new(n));
+        self
+    }
+
+    /// A participant has done what a browser does before it joins (its connection and offer
+    /// made, its signalling connection open): in a join burst, wait for the others of the
+    /// thread, so that all offers leave at once. Join time starts after this. Before, each
+    /// participant's clock started with its own offer made, and the load client then spent
+    /// about 2 ms of its one core on each further participant's connection before it sent
+    /// the first offer: up to 75 ms of the burst's join times were the client's.
+    pub async fn ready_to_offer(&self) {
+        if let Some(gate) = &self.gate {
+            // Bounded: a participant that failed before the gate must not hold the rest.
+            let _ = tokio::time::timeout_at(self.stop_at.into(), gate.wait()).await;
         }
     }
 

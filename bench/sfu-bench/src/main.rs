@@ -656,7 +656,11 @@ fn client_thread(
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let (epoch, window, stop_at, traffic) = shared_at;
-        let shared = Rc::new(Shared::new(epoch, window, stop_at, traffic));
+        let mut shared = Shared::new(epoch, window, stop_at, traffic);
+        if burst {
+            shared = shared.with_burst_gate(part.len());
+        }
+        let shared = Rc::new(shared);
         let feeds: signal::Feeds = Rc::default();
         let mut tasks = Vec::new();
         for p in part {

@@ -37,11 +37,12 @@ async fn helsebro_inner(
     let sock = UdpSocket::bind((load::bench_ip(), 0)).await?;
     let mut rtc = load::new_rtc(sock.local_addr()?)?;
     let (offer, pending, amid, vmid) = load::publish_offer(&mut rtc)?;
-    let t_offer = Instant::now();
     let stream = TcpStream::connect(signal).await?;
     stream.set_nodelay(true)?;
     let (rd, mut wr) = stream.into_split();
     let mut lines = BufReader::new(rd).lines();
+    shared.ready_to_offer().await;
+    let t_offer = Instant::now();
     let join = json!({"type": "join", "room": room.to_string(),
         "peer": uuid::Uuid::now_v7().to_string(), "sdp": offer});
     wr.write_all(format!("{join}\n").as_bytes()).await?;
@@ -243,6 +244,7 @@ async fn janus_inner(
     let sock = UdpSocket::bind((load::bench_ip(), 0)).await?;
     let mut rtc = load::new_rtc(sock.local_addr()?)?;
     let (offer, pending, amid, vmid) = load::publish_offer(&mut rtc)?;
+    shared.ready_to_offer().await;
     let t_offer = Instant::now();
     let ev = janus
         .message(
