@@ -69,6 +69,7 @@
 #![warn(missing_docs)]
 
 mod driver;
+mod dtls;
 pub mod estimate;
 pub mod forward;
 mod placement;

@@ -223,7 +223,7 @@ impl Sfu {
         tcp_candidate: SocketAddr,
         counters: Arc<Counters>,
     ) -> Self {
-        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        let crypto = Arc::new(crate::dtls::crypto_provider());
         // The process's first random numbers seed aws-lc's generator from CPU jitter: 40–70 ms
         // here, once. Done at start, rather than in the first participant's join, during which
         // the worker forwards nothing: it was every scenario's slowest join in the benchmark.
