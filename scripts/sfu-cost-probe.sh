@@ -6,7 +6,8 @@
 # per-packet path. It is not the benchmark (scripts/bench-sfu.sh): no kernel, no sockets, and
 # the in-memory browsers' work is left out.
 #
-#   scripts/sfu-cost-probe.sh            # build (release) and count
+#   scripts/sfu-cost-probe.sh            # build (release) and count, one meeting of 12
+#   scripts/sfu-cost-probe.sh 2          # the same 12 participants in 1:1 calls (rooms of 2)
 #
 # Needs valgrind (Debian's `valgrind`).
 set -euo pipefail
@@ -20,7 +21,7 @@ for l in sys.stdin:
         print(m["executable"])')
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-valgrind --tool=callgrind --callgrind-out-file="$out/cg" --collect-atstart=no \
+SFU_PROBE_ROOM_SIZE="${1:-12}" valgrind --tool=callgrind --callgrind-out-file="$out/cg" --collect-atstart=no \
     --toggle-collect='helsebro_media::tests::cost_probe_window' \
     "$bin" --ignored --exact tests::forwarding_cost_probe --nocapture --test-threads 1 \
     2>"$out/log" | tee "$out/stdout" | grep "cost probe"
