@@ -12,6 +12,7 @@
 # Needs valgrind (Debian's `valgrind`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[[ "${1:-12}" =~ ^([2-9]|1[0-2])$ ]] || { echo "room size: 2 to 12 (default 12)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
 bin=$(cargo test --release -p helsebro-media --lib --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json,sys

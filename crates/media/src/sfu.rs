@@ -229,7 +229,7 @@ impl Sfu {
         let crypto = Arc::new(crate::dtls::crypto_provider());
         // The process's first random numbers seed aws-lc's generator from CPU jitter: 40–70 ms
         // here, once. Done at start, rather than in the first participant's join, during which
-        // the worker forwards nothing: it was every scenario's slowest join in the benchmark.
+        // the worker would forward nothing.
         let _ = crypto.dtls_provider.generate_certificate();
         Sfu {
             udp_candidate,
