@@ -564,9 +564,9 @@ fn loss_on_one_publishers_uplink_does_not_lower_what_a_subscriber_gets_of_the_ot
     );
 }
 
-/// Not a test: the SFU's work per forwarded packet in a meeting of 12, for counting instructions
-/// with callgrind (`scripts/sfu-cost-probe.sh`), which repeats to within a fraction of a percent
-/// where timings on a shared machine vary by a third. The SFU is polled after every datagram, as
+/// Not a test: the SFU's work per forwarded packet in a meeting of 12 (or in 1:1 calls, see
+/// below), for counting instructions with callgrind (`scripts/sfu-cost-probe.sh`), which
+/// repeats to within a fraction of a percent where timings on a shared machine vary by a third. The SFU is polled after every datagram, as
 /// the driver is when datagrams come one at a time (the most work per packet).
 #[test]
 #[ignore = "a measurement, run by scripts/sfu-cost-probe.sh"]
