@@ -10,6 +10,13 @@
 #                                   count (1, 2, 4, … up to half the cores less one), the server
 #                                   on that many cores and the load client on the other half;
 #                                   needs 6 cores or more; writes the scaling section
+#   scripts/bench-sfu.sh --latency  the load levels only, with a fourth level of 57 participants
+#                                   (all three servers, 2 rounds, about 9 minutes), the server
+#                                   on core 1 and the load client in 5
+#                                   threads on cores 2 and up, so that the client's own queue
+#                                   stays out of the latency; needs 6 cores or more; writes the
+#                                   section "Latency under load, the load client on cores of its
+#                                   own"
 #   scripts/bench-sfu.sh --short    smoke run for the test command (debug build, under 2 minutes):
 #                                   checks that the harness works, asserts no timing, and writes
 #                                   its table to target/bench-sfu-short.md instead
@@ -25,11 +32,21 @@ cd "$(dirname "$0")/.."
 short=0
 soak=0
 scale=0
+latency=0
 case "${1:-}" in
   --short) short=1; shift ;;
   --soak) soak=1; shift ;;
   --scale) scale=1; shift ;;
+  --latency) latency=1; shift ;;
 esac
+
+# BENCH_BUNDLE: an unpacked `scripts/bench-bundle.sh` archive (for a machine with no toolchain
+# or network): its binaries instead of a build, and its Janus, ip and taskset.
+if [ -n "${BENCH_BUNDLE:-}" ]; then
+  BENCH_BUNDLE=$(cd "$BENCH_BUNDLE" && pwd)
+  export BENCH_NO_BUILD=1 CARGO_TARGET_DIR=$BENCH_BUNDLE PATH="$BENCH_BUNDLE/bin:$PATH"
+  if [ -d "$BENCH_BUNDLE/janus" ]; then export BENCH_JANUS_LIB=$BENCH_BUNDLE/janus; fi
+fi
 
 # Builds the benchmark; with BENCH_NO_BUILD=1 (a machine without a Rust toolchain or network),
 # the binaries must already be in target/.
@@ -43,8 +60,8 @@ if [ $scale = 0 ] && ! command -v janus >/dev/null 2>&1; then
   echo "==> installing Debian's janus package"
   export DEBIAN_FRONTEND=noninteractive
   if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends janus >/dev/null; }; then
-    if [ $short = 1 ]; then
-      echo "!! could not install janus: the short run skips Janus" >&2
+    if [ $short = 1 ] || [ $latency = 1 ]; then
+      echo "!! could not install janus: this run skips Janus" >&2
     else
       echo "could not install janus" >&2
       exit 1
@@ -61,9 +78,12 @@ command -v janus >/dev/null 2>&1 && servers=janus,helsebro,relay
 # 127.0.0.1 without Janus.
 ns=()
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
+  # A veth pair, or a dummy interface where the kernel has no veth: either way the address is
+  # local and its packets go over loopback inside the namespace.
   ns=(unshare -n bash -c 'ip link set lo up &&
-    ip link add bench0 type veth peer name bench1 &&
-    ip addr add 10.99.0.1/24 dev bench0 && ip link set bench0 up && ip link set bench1 up &&
+    { { ip link add bench0 type veth peer name bench1 && ip link set bench1 up; } ||
+      ip link add bench0 type dummy; } &&
+    ip addr add 10.99.0.1/24 dev bench0 && ip link set bench0 up &&
     BENCH_IP=10.99.0.1 BENCH_IFACE=bench0 exec "$@"' bench)
 elif [ "$servers" != helsebro,relay ] && [ $scale = 0 ]; then
   echo "!! not root or no iproute2 (no network namespace): Janus is skipped" >&2
@@ -93,6 +113,22 @@ if [ $scale = 1 ]; then
     --server-core "1-$((half - 1))" --client-threads "$half" \
     --command "scripts/bench-sfu.sh --scale${*:+ $*}" --out docs/benchmarks.md "$@"
   echo "==> wrote the scaling section of docs/benchmarks.md"
+elif [ $latency = 1 ]; then
+  if [ "$cores" -lt 6 ]; then
+    echo "the latency run needs 6 cores or more (this machine has $cores)" >&2
+    exit 1
+  fi
+  # The client on every core but 0, 1 (the server's) and core 1's hyperthread siblings.
+  expand() { local p; for p in ${1//,/ }; do seq "${p%-*}" "${p#*-}"; done; }
+  siblings=$(cat /sys/devices/system/cpu/cpu1/topology/thread_siblings_list 2>/dev/null || echo 1)
+  client_cores=$(for c in $(seq 2 $((cores - 1))); do
+    expand "$siblings" | grep -qx "$c" || echo "$c"; done | paste -sd, -)
+  build --release
+  bin=${CARGO_TARGET_DIR:-target}/release/helsebro-bench
+  "${ns[@]}" taskset -c "$client_cores" "$bin" --latency --servers "$servers" \
+    --server-core 1 --client-threads 5 \
+    --command "scripts/bench-sfu.sh --latency${*:+ $*}" --out docs/benchmarks.md "$@"
+  echo "==> wrote the latency section of docs/benchmarks.md"
 elif [ $short = 1 ]; then
   build
   bin=${CARGO_TARGET_DIR:-target}/debug/helsebro-bench

@@ -39,6 +39,8 @@ pub const AUDIO_PAYLOAD: usize = 160;
 pub const KEYFRAME_PACKETS: usize = 15;
 /// Keyframe interval.
 pub const KEYFRAME_EVERY: Duration = Duration::from_secs(3);
+/// Audio packet interval (Opus frames of 20 ms).
+const AUDIO_EVERY: Duration = Duration::from_millis(20);
 
 /// What a publisher sends.
 #[derive(Clone, Copy, Debug)]
@@ -301,14 +303,21 @@ struct Frame {
 }
 
 impl Sender {
+    /// A publisher's clocks start at `now` plus a phase of its own, drawn per participant:
+    /// independent cameras and microphones start anywhere in their frame interval. (Starting
+    /// every clock at connect put the publishers of a load scenario, who join 25 ms apart, into
+    /// four phases of the 33 ms frame interval, eight or more frames arriving at once.)
     fn new(me: u32, now: Instant, t: Traffic) -> Self {
         let (delta, per_frame) = t.video_frames();
+        let mut rng = fastrand::Rng::with_seed(0x5EED_0000_0000 ^ u64::from(me));
+        let video_phase = delta.mul_f64(rng.f64());
+        let audio_phase = AUDIO_EVERY.mul_f64(rng.f64());
         Sender {
             me,
             audio_seq: 0,
             video_seq: 0,
-            next_audio: now,
-            next_video: now,
+            next_audio: now + audio_phase,
+            next_video: now + video_phase,
             next_key: now,
             last_key_request: None,
             delta,
@@ -361,7 +370,7 @@ impl Sender {
                 data: h.frame(AUDIO_PAYLOAD),
                 at: self.next_audio,
             });
-            self.next_audio += Duration::from_millis(20);
+            self.next_audio += AUDIO_EVERY;
         }
         if self.next_video <= now {
             let key = self.next_key <= now;
@@ -782,6 +791,30 @@ mod tests {
         // The model of the earlier runs: every packet a frame of its own.
         let (every, per_frame) = Traffic { video_fps: 0, ..t }.video_frames();
         assert_eq!((every.as_micros(), per_frame), (7612, 1.0));
+    }
+
+    #[test]
+    fn publishers_start_their_clocks_at_phases_of_their_own() {
+        let t = Traffic {
+            video_kbps: 1200,
+            video_fps: 30,
+        };
+        let now = Instant::now();
+        let (every, _) = t.video_frames();
+        let phases: Vec<Duration> = (0..40)
+            .map(|me| Sender::new(me, now, t).next_video - now)
+            .collect();
+        assert!(phases.iter().all(|p| *p < every), "{phases:?}");
+        // Spread over the whole frame interval: every third of it holds some of the 40.
+        for third in 0..3 {
+            let (lo, hi) = (every * third / 3, every * (third + 1) / 3);
+            assert!(phases.iter().any(|p| *p >= lo && *p < hi), "{phases:?}");
+        }
+        // The same participant, the same phase (runs are repeatable).
+        assert_eq!(
+            Sender::new(7, now, t).next_audio,
+            Sender::new(7, now, t).next_audio
+        );
     }
 
     #[test]

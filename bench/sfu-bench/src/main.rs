@@ -6,7 +6,7 @@
 //! Usage: `helsebro-bench [--short] [--out FILE] [--servers relay,janus,helsebro]
 //!         [--server-core N] [--video-kbps N] [--video-fps N] [--scenarios 1:1,meeting-12,...]
 //!         [--rounds N]
-//!         [--soak SECONDS] [--client-threads N] [--scale 1,2,4 [--scale-rooms N]]
+//!         [--soak SECONDS] [--client-threads N] [--scale 1,2,4 [--scale-rooms N]] [--latency]
 //!         [--command "how it was run"]`
 //!
 //! Every scenario runs against every server `--rounds` times (default 2 in the full run), the
@@ -16,6 +16,8 @@
 //! resident memory every 30 s, and writes its own section. `--scale` runs Helsebro alone with
 //! many meetings once per media worker count (the server on that many cores of
 //! `--server-core`, the load client in `--client-threads` threads) and writes its own section.
+//! `--latency` runs only the load levels (all servers, as in the full run) and writes them to a
+//! section of their own; it is meant for a machine where the load client has cores to itself.
 
 mod load;
 mod server;
@@ -130,6 +132,9 @@ struct Args {
     only: Vec<String>,
     rounds: usize,
     soak: Option<u64>,
+    /// Latency mode: only the load levels, written to a section of their own (run with the load
+    /// client on cores of its own, so that the tail it adds stays out of the server's).
+    latency: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -147,6 +152,7 @@ fn parse_args() -> anyhow::Result<Args> {
         only: Vec::new(),
         rounds: 0,
         soak: None,
+        latency: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -156,6 +162,7 @@ fn parse_args() -> anyhow::Result<Args> {
         };
         match arg.as_str() {
             "--short" => a.short = true,
+            "--latency" => a.latency = true,
             "--out" => a.out = Some(val()?),
             "--servers" => {
                 a.servers = val()?
@@ -202,10 +209,18 @@ fn parse_args() -> anyhow::Result<Args> {
     if a.rounds == 0 {
         a.rounds = if a.short { 1 } else { 2 };
     }
+    if a.latency && a.short {
+        anyhow::bail!("--latency and --short do not go together");
+    }
+    if a.latency && a.only.is_empty() {
+        a.only = LOAD_LEVELS.iter().map(|n| n.to_string()).collect();
+    }
     Ok(a)
 }
 
-fn scenarios(short: bool) -> Vec<Scenario> {
+/// The scenarios of a run; `latency` adds a fourth, heavier load level for a load client with
+/// cores of its own (one core cannot drive it).
+fn scenarios(short: bool, latency: bool) -> Vec<Scenario> {
     let (warmup, window) = if short {
         (Duration::from_secs(2), Duration::from_secs(3))
     } else {
@@ -255,6 +270,13 @@ fn scenarios(short: bool) -> Vec<Scenario> {
             vec![12, 12, 12, 9],
         ));
     }
+    if latency {
+        v.push(sc(
+            "load-57",
+            "rooms of 12, 12, 12, 12 and 9".into(),
+            vec![12, 12, 12, 12, 9],
+        ));
+    }
     v.push(Scenario {
         burst: true,
         window: if short {
@@ -277,7 +299,7 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 /// The load scenarios, lightest first, between which the latency at 70% CPU is read.
-const LOAD_LEVELS: [&str; 3] = ["load-24", "load", "load-45"];
+const LOAD_LEVELS: [&str; 4] = ["load-24", "load", "load-45", "load-57"];
 
 /// The latency target's reading from (Helsebro CPU %, added p99 ms) per load level: at 70%,
 /// interpolated between the nearest levels on either side; with all levels on one side, the
@@ -359,7 +381,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(secs) = args.soak {
         return soak(&args, secs, traffic).await;
     }
-    let mut scenarios = scenarios(args.short);
+    let mut scenarios = scenarios(args.short, args.latency);
     if !args.only.is_empty() {
         scenarios.retain(|s| args.only.iter().any(|o| o == s.name));
     }
@@ -398,8 +420,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let md = report(&args, &kinds, &results, &skipped, traffic);
+    let tag = if args.latency {
+        "sfu-latency"
+    } else {
+        "sfu-bench"
+    };
     match &args.out {
-        Some(path) => write_section(std::path::Path::new(path), "sfu-bench", &md)?,
+        Some(path) => write_section(std::path::Path::new(path), tag, &md)?,
         None => print!("{md}"),
     }
     // The harness itself must work: every server that ran forwarded something in every scenario.
@@ -862,6 +889,18 @@ fn percentile_f(v: &[f64], q: f64) -> f64 {
     v[i.min(v.len() - 1)]
 }
 
+/// The CPUs this process may run on (the load client's cores), as the kernel lists them.
+fn own_cpus() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|st| {
+            st.lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "(unknown)".into())
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -930,6 +969,47 @@ fn fmt_ratio(a: Option<f64>, b: Option<f64>, pct: bool) -> String {
     }
 }
 
+/// The headline: packets per CPU-second of each server over the steady scenarios, and the
+/// Helsebro/Janus line.
+fn summary(s: &mut String, headline: &[&str], relay: Pool, janus: Pool, helsebro: Pool) {
+    let _ = writeln!(s, "## Summary\n");
+    let _ = writeln!(
+        s,
+        "Forwarded packets per CPU-second of the server, pooled over all rounds of the steady \
+         scenarios ({}):\n",
+        headline.join(", ")
+    );
+    for (k, p) in [
+        (Kind::Relay, relay),
+        (Kind::Janus, janus),
+        (Kind::Helsebro, helsebro),
+    ] {
+        if let Some(r) = p.rate() {
+            let _ = writeln!(
+                s,
+                "- {}: {:.0} ({} of the raw relay), loss {:.2}%",
+                k.name(),
+                r,
+                fmt_ratio(Some(r), relay.rate(), true),
+                p.loss_pct()
+            );
+        }
+    }
+    let _ = writeln!(s);
+    match (helsebro.rate(), janus.rate()) {
+        (Some(h), Some(j)) => {
+            let _ = writeln!(s, "Helsebro/Janus packets per CPU-second: {:.2}", h / j);
+        }
+        _ => {
+            let _ = writeln!(
+                s,
+                "Helsebro/Janus packets per CPU-second: n/a (a server did not run)"
+            );
+        }
+    }
+    let _ = writeln!(s);
+}
+
 fn report(
     args: &Args,
     kinds: &[Kind],
@@ -938,26 +1018,42 @@ fn report(
     traffic: Traffic,
 ) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# SFU benchmark\n");
-    let _ = writeln!(
-        s,
-        "Written by `helsebro-bench` (bench/sfu-bench); do not edit by hand. What it measures and \
-         how is described in the bench crate's source and in `scripts/bench-sfu.sh`.\n"
-    );
+    if args.latency {
+        let _ = writeln!(
+            s,
+            "## Latency under load, the load client on cores of its own\n\n\
+             Written by `helsebro-bench --latency`; do not edit by hand. The load levels of the \
+             run above, with the load client spread over cores that the server does not share, \
+             so that the tail of the client's own queue stays out of the latency read for the \
+             server.\n"
+        );
+    } else {
+        let _ = writeln!(s, "# SFU benchmark\n");
+        let _ = writeln!(
+            s,
+            "Written by `helsebro-bench` (bench/sfu-bench); do not edit by hand. What it measures \
+             and how is described in the bench crate's source and in `scripts/bench-sfu.sh`.\n"
+        );
+    }
     let _ = writeln!(s, "- Command: `{}`", args.command);
     let _ = writeln!(s, "- Machine: {}", machine());
     let _ = writeln!(
         s,
-        "- Mode: {}; server under test pinned to core {}, load client to another core; {} \
-         round(s) per scenario and server, the servers in rotating order within each scenario",
+        "- Mode: {}; server under test pinned to core {}, load client in {} thread(s) on core(s) \
+         {}; {} round(s) per scenario and server, the servers in rotating order within each \
+         scenario",
         if args.short {
             "short (a smoke run: figures are not meaningful)"
+        } else if args.latency {
+            "latency (the load levels only)"
         } else {
             "full"
         },
         args.server_core
             .clone()
             .unwrap_or_else(|| "(none: fewer than 2 cores)".to_string()),
+        args.client_threads,
+        own_cpus(),
         args.rounds
     );
     let _ = writeln!(
@@ -995,42 +1091,9 @@ fn report(
     let relay = pool(Kind::Relay, &headline);
     let janus = pool(Kind::Janus, &headline);
     let helsebro = pool(Kind::Helsebro, &headline);
-    let _ = writeln!(s, "## Summary\n");
-    let _ = writeln!(
-        s,
-        "Forwarded packets per CPU-second of the server, pooled over all rounds of the steady \
-         scenarios ({}):\n",
-        headline.join(", ")
-    );
-    for (k, p) in [
-        (Kind::Relay, relay),
-        (Kind::Janus, janus),
-        (Kind::Helsebro, helsebro),
-    ] {
-        if let Some(r) = p.rate() {
-            let _ = writeln!(
-                s,
-                "- {}: {:.0} ({} of the raw relay), loss {:.2}%",
-                k.name(),
-                r,
-                fmt_ratio(Some(r), relay.rate(), true),
-                p.loss_pct()
-            );
-        }
+    if !headline.is_empty() {
+        summary(&mut s, &headline, relay, janus, helsebro);
     }
-    let _ = writeln!(s);
-    match (helsebro.rate(), janus.rate()) {
-        (Some(h), Some(j)) => {
-            let _ = writeln!(s, "Helsebro/Janus packets per CPU-second: {:.2}", h / j);
-        }
-        _ => {
-            let _ = writeln!(
-                s,
-                "Helsebro/Janus packets per CPU-second: n/a (a server did not run)"
-            );
-        }
-    }
-    let _ = writeln!(s);
 
     // Per scenario, pooled over rounds.
     let names: Vec<&str> = {
@@ -1219,10 +1282,14 @@ fn report(
             verdict(anon <= 1024.0),
             rss
         );
-        let _ = writeln!(
-            s,
-            "- no growth over a 10-minute soak: see *Soak* below (`scripts/bench-sfu.sh --soak`)\n"
-        );
+        if !args.latency {
+            let _ = writeln!(
+                s,
+                "- no growth over a 10-minute soak: see *Soak* below (`scripts/bench-sfu.sh \
+                 --soak`)"
+            );
+        }
+        let _ = writeln!(s);
     }
 
     let _ = writeln!(s, "## Results, every run\n");
@@ -1303,7 +1370,9 @@ fn report(
         }
         let _ = writeln!(s);
     }
-    let _ = writeln!(s, "{}", NOTES);
+    if !args.latency {
+        let _ = writeln!(s, "{}", NOTES);
+    }
     s
 }
 

@@ -213,14 +213,18 @@ fn free_port() -> anyhow::Result<u16> {
 
 /// Janus with only VideoRoom and the HTTP transport, ICE-lite, host candidates on loopback.
 async fn start_janus(cores: Option<&str>) -> anyhow::Result<Server> {
-    let lib = [
-        "/usr/lib/x86_64-linux-gnu/janus",
-        "/usr/lib/aarch64-linux-gnu/janus",
-        "/usr/lib/janus",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).join("plugins").exists())
-    .ok_or_else(|| anyhow::anyhow!("Janus's plugin folder not found"))?;
+    // BENCH_JANUS_LIB: the folder of a bundled Janus (scripts/bench-bundle.sh).
+    let bundled = std::env::var("BENCH_JANUS_LIB").ok();
+    let lib = bundled
+        .iter()
+        .map(String::as_str)
+        .chain([
+            "/usr/lib/x86_64-linux-gnu/janus",
+            "/usr/lib/aarch64-linux-gnu/janus",
+            "/usr/lib/janus",
+        ])
+        .find(|p| std::path::Path::new(p).join("plugins").exists())
+        .ok_or_else(|| anyhow::anyhow!("Janus's plugin folder not found"))?;
     let dir = std::env::temp_dir().join(format!("helsebro-bench-janus-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let dir = TempDir(dir);
