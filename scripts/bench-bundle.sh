@@ -34,6 +34,8 @@ strip "$b/release/"* 2>/dev/null || true
 
 # The libraries a program or plugin loads, as ldd resolves them here, and the loader.
 libs_of() { ldd "$1" | awk '/=> \//{print $3} /^\t\/.*ld-linux/{print $1}'; }
+# Copies a library into the bundle once (several programs load the same ones).
+take() { [ -e "$b/lib/$(basename "$1")" ] || cp -L "$1" "$b/lib/"; }
 
 wrap() { # wrap NAME [ENV=VALUE...]: bin/NAME runs exe/NAME through the bundled loader
   local name=$1
@@ -60,21 +62,24 @@ else
   echo "!! Janus is not installed here (Debian's janus package): the bundle has none" >&2
 fi
 loader=
+nss_dir=
 for p in "${programs[@]}" "$b"/janus/plugins/*.so "$b"/janus/transports/*.so; do
   [ -e "$p" ] || continue
   for l in $(libs_of "$p"); do
     case "$l" in */ld-linux*) loader=$l ;; esac
-    cp -Ln "$l" "$b/lib/" 2>/dev/null || true
+    case "$l" in */libnss3.so) nss_dir=$(dirname "$l") ;; esac
+    take "$l"
   done
 done
+# NSS opens its softoken and freebl at run time, from where libnss3 lies.
 for n in libsoftokn3.so libfreebl3.so libfreeblpriv3.so libnssdbm3.so; do
-  f=/usr/lib/x86_64-linux-gnu/$n
+  f=${nss_dir:-/nonexistent}/$n
   [ -e "$f" ] || continue
-  cp -Ln "$f" "$b/lib/"
-  for l in $(libs_of "$f"); do cp -Ln "$l" "$b/lib/" 2>/dev/null || true; done
+  take "$f"
+  for l in $(libs_of "$f"); do take "$l"; done
 done
 [ -n "$loader" ] || { echo "no dynamic loader found through ldd" >&2; exit 1; }
-cp -L "$loader" "$b/lib/"
+take "$loader"
 for p in "${programs[@]}"; do
   cp "$p" "$b/exe/"
   case "$(basename "$p")" in

@@ -12,11 +12,10 @@
 #                                   needs 6 cores or more; writes the scaling section
 #   scripts/bench-sfu.sh --latency  the load levels only, with a fourth level of 57 participants
 #                                   (all three servers, 2 rounds, about 9 minutes), the server
-#                                   on core 1 and the load client in 5
-#                                   threads on cores 2 and up, so that the client's own queue
-#                                   stays out of the latency; needs 6 cores or more; writes the
-#                                   section "Latency under load, the load client on cores of its
-#                                   own"
+#                                   on core 1 and the load client in 5 threads on cores 2 and up,
+#                                   so that the client's own queue stays out of the latency;
+#                                   needs 6 cores or more; writes the section "Latency under
+#                                   load, the load client on cores of its own"
 #   scripts/bench-sfu.sh --short    smoke run for the test command (debug build, under 2 minutes):
 #                                   checks that the harness works, asserts no timing, and writes
 #                                   its table to target/bench-sfu-short.md instead
