@@ -916,21 +916,20 @@ fn forward(peer: &mut Peer, mid: Mid, data: &Incoming) -> bool {
     }
     let mut direct = peer.rtc.direct_api();
     // str0m finds a stream by mid by looking at each of the peer's outgoing streams in turn (22
-    // in a meeting of 12); by SSRC it is one map lookup.
-    let ssrc = match out.tx {
-        Some(s) if direct.stream_tx(&s).is_some_and(|t| t.mid() == mid) => s,
-        _ => {
-            let Some(tx) = direct.stream_tx_by_mid(mid, None) else {
-                return false;
-            };
-            out.tx = Some(tx.ssrc());
-            tx.ssrc()
-        }
-    };
-    let Some(tx) = direct.stream_tx(&ssrc) else {
+    // in a meeting of 12); by SSRC it is one map lookup, done once per packet: the stream found
+    // by the remembered SSRC is written to when it still is this m-line's.
+    if let Some(tx) = out
+        .tx
+        .and_then(|s| direct.stream_tx(&s))
+        .filter(|t| t.mid() == mid)
+    {
+        tx.write_rtp(write);
+    } else if let Some(tx) = direct.stream_tx_by_mid(mid, None) {
+        out.tx = Some(tx.ssrc());
+        tx.write_rtp(write);
+    } else {
         return false;
-    };
-    tx.write_rtp(write);
+    }
     peer.dirty = true;
     peer.written = true;
     true
