@@ -95,7 +95,22 @@ impl Server {
                     Kind::Relay => "udp-relay",
                     _ => "helsebro-sfu-server",
                 })?;
-                let mut child = command(cores, &bin)
+                // BENCH_HELSEBRO_WRAPPER (scripts/sfu-profile.sh, profiling only): a program
+                // that runs the server, given its path (e.g. under heaptrack). The CPU and
+                // memory read from /proc are then the wrapper's, not the server's.
+                let wrapper = match kind {
+                    Kind::Helsebro => std::env::var("BENCH_HELSEBRO_WRAPPER").ok(),
+                    _ => None,
+                };
+                let mut cmd = match &wrapper {
+                    Some(w) => {
+                        let mut c = command(cores, w);
+                        c.arg(&bin);
+                        c
+                    }
+                    None => command(cores, &bin),
+                };
+                let mut child = cmd
                     .env("BENCH_WORKERS", workers.to_string())
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
