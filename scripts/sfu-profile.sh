@@ -32,19 +32,32 @@ server=$PWD/target/release/helsebro-sfu-server
 bench=(target/release/helsebro-bench --servers helsebro --rounds 1 --scenarios "$scenario"
   --server-core 1 --out "$out/bench.md")
 
+# Every process of this run (the benchmark, the server, heaptrack's) carries SFU_PROFILE_RUN=$out
+# in its environment, so that only this run's server is looked for and stopped.
+ours() {
+  grep -lsz "^SFU_PROFILE_RUN=$out\$" /proc/[0-9]*/environ | cut -d/ -f3 || true
+}
+our_server() {
+  local p
+  for p in $(ours); do
+    if [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$server" ]; then echo "$p"; fi
+  done
+}
+
 # The participants of the scenario, from the benchmark's table (its fourth column).
 participants() {
   awk -F'|' '/\| Helsebro SFU \|/ {gsub(/ /, "", $5); print $5; exit}' "$out/bench.md"
 }
 
 if [ "$mode" = cpu ]; then
-  "${bench[@]}" >"$out/bench.log" 2>&1 &
+  SFU_PROFILE_RUN=$out "${bench[@]}" >"$out/bench.log" 2>&1 &
   job=$!
   # Past the joins and the warm-up, into the window.
   sleep 10
-  pid=$(pgrep -f "^$server" | head -1) || { cat "$out/bench.log" >&2; exit 1; }
-  perf record -q -e cpu-clock -F 1000 -p "$pid" -o "$out/perf.data" -- sleep 8 >/dev/null 2>&1
-  wait "$job"
+  pid=$(our_server | head -1)
+  [ -n "$pid" ] || { cat "$out/bench.log" >&2; exit 1; }
+  perf record -q -e cpu-clock -F 1000 -p "$pid" -o "$out/perf.data" -- sleep 8 >/dev/null
+  wait "$job" || { cat "$out/bench.log" >&2; exit 1; }
   grep forwarded "$out/bench.log"
   perf report -i "$out/perf.data" --no-children --sort dso,sym 2>/dev/null |
     grep -E '^ +[0-9]' >"$out/symbols"
@@ -90,14 +103,14 @@ cat >"$out/wrap" <<EOF
 heaptrack -o "$out/heap" "\$@" 2>>"$out/heaptrack.log" | grep --line-buffered '^ready'
 EOF
 chmod +x "$out/wrap"
-BENCH_HELSEBRO_WRAPPER=$out/wrap "${bench[@]}" >"$out/bench.log" 2>&1 || {
+BENCH_HELSEBRO_WRAPPER=$out/wrap SFU_PROFILE_RUN=$out "${bench[@]}" >"$out/bench.log" 2>&1 || {
   cat "$out/bench.log" >&2
   exit 1
 }
 # The benchmark stops the wrapper; the server itself ends here, and heaptrack writes its file.
-pkill -TERM -f "^$server" || true
+for p in $(our_server); do kill -TERM "$p"; done
 for _ in $(seq 60); do
-  pgrep -f heaptrack_interpret >/dev/null || break
+  [ -n "$(ours)" ] || break
   sleep 1
 done
 n=$(participants)
