@@ -116,7 +116,7 @@ done
 n=$(participants)
 [ -n "$n" ] && [ "$n" -gt 0 ] || { echo "no participant count in the benchmark's table" >&2; exit 1; }
 heaptrack_print -f "$out"/heap*.zst --print-peaks 0 --print-allocators 0 --print-leaks 0 \
-  --print-temporary 0 --print-histogram 0 -F "$out/stacks" --flamegraph-cost-type peak >/dev/null
+  --print-temporary 0 -F "$out/stacks" --flamegraph-cost-type peak >/dev/null
 python3 - "$out/stacks" "$n" "$scenario" <<'PY'
 import collections, re, sys
 n = int(sys.argv[2])
